@@ -1,0 +1,157 @@
+import { Clock, Duration, Effect, Metric, PubSub, Schedule, Stream } from "effect"
+import { describeGroupsByIds, listGroupsByTags, type ContainerGroup } from "../eci/queries.ts"
+
+/**
+ * What we know of our container groups, by pod UID, from batched DescribeContainerGroups polls
+ * (the "observe" half of the controller for the cloud side). Two cadences keep us inside the
+ * Describe quota (2000/min):
+ * - a full list by our cluster and node tags every `resyncInterval` (N/20 calls): it finds every
+ *   group, including ones we did not create in this process, and proves absence;
+ * - a hot set polled by id (20 per call) every `hotInterval`: groups in transition (creating,
+ *   starting, restarting, updating, deleting) and groups whose pod asked to be watched closely.
+ *   A hot group that stops changing cools off with a doubling delay up to `resyncInterval`.
+ * Every observed change publishes the pod UID, which the controller feeds to its work queue.
+ */
+export interface GroupCacheOptions {
+  readonly listTags: Readonly<Record<string, string>>
+  readonly podUidOf: (group: ContainerGroup) => string | undefined
+  readonly resyncInterval?: Duration.Input
+  readonly hotInterval?: Duration.Input
+}
+
+export interface GroupCache {
+  /** The group of a pod, as last observed. */
+  readonly get: (podUid: string) => ContainerGroup | undefined
+  /** When the last full list finished (ms since epoch), or undefined before the first one. */
+  readonly lastFullList: () => number | undefined
+  /** Poll this group closely for a while (it was just created, updated or deleted). */
+  readonly watchClosely: (groupId: string) => Effect.Effect<void>
+  /** Record a group we just learned about (e.g. from a lookup), publishing the change. */
+  readonly put: (podUid: string, group: ContainerGroup) => Effect.Effect<void>
+  /** Forget a pod's group (it is gone for good). */
+  readonly remove: (podUid: string) => void
+  /** Pod UIDs whose group changed, appeared or disappeared. */
+  readonly changes: Stream.Stream<string>
+  /** Every group we know, for garbage collection. */
+  readonly all: () => ReadonlyArray<readonly [string, ContainerGroup]>
+  /** The polling loops; run for as long as the cache is in use. */
+  readonly run: Effect.Effect<never, never, import("../eci/Eci.ts").Eci>
+}
+
+const transitional = new Set(["Scheduling", "Pending", "Restarting", "Updating", "Terminating"])
+
+/** A cheap fingerprint of what the pod status is computed from. */
+const fingerprint = (g: ContainerGroup) => JSON.stringify([g.Status, g.IntranetIp, g.Containers, g.InitContainers, g.Events?.length])
+
+const groupsTracked = Metric.gauge("eci_vn_container_groups", { description: "container groups known to the cache" })
+
+export const makeGroupCache = (options: GroupCacheOptions) =>
+  Effect.gen(function*() {
+    const resyncMs = Duration.toMillis(options.resyncInterval ?? "30 seconds")
+    const hotMs = Duration.toMillis(options.hotInterval ?? "2 seconds")
+    const byPod = new Map<string, ContainerGroup>()
+    const prints = new Map<string, string>()
+    /** group id → { next poll time, current delay } */
+    const hot = new Map<string, { next: number; delay: number }>()
+    let fullListAt: number | undefined
+    const published = yield* PubSub.unbounded<string>()
+
+    const observe = (podUid: string, group: ContainerGroup | undefined) =>
+      Effect.gen(function*() {
+        const before = prints.get(podUid)
+        const now = group === undefined ? undefined : fingerprint(group)
+        if (group === undefined) {
+          byPod.delete(podUid)
+          prints.delete(podUid)
+        } else {
+          byPod.set(podUid, group)
+          prints.set(podUid, now!)
+        }
+        if (before !== now) yield* PubSub.publish(published, podUid)
+      })
+
+    const heat = (group: ContainerGroup, changed: boolean, at: number) => {
+      const id = group.ContainerGroupId
+      if (id === undefined) return
+      const entry = hot.get(id)
+      if (transitional.has(group.Status ?? "") || changed) {
+        hot.set(id, { next: at + hotMs, delay: hotMs })
+      } else if (entry !== undefined) {
+        const delay = entry.delay * 2
+        if (delay >= resyncMs) hot.delete(id)
+        else hot.set(id, { next: at + delay, delay })
+      }
+    }
+
+    const fullList = Effect.gen(function*() {
+      const groups = yield* listGroupsByTags(options.listTags)
+      const at = yield* Clock.currentTimeMillis
+      const seen = new Set<string>()
+      for (const g of groups) {
+        const uid = options.podUidOf(g)
+        if (uid === undefined) continue
+        seen.add(uid)
+        const changed = prints.get(uid) !== fingerprint(g)
+        yield* observe(uid, g)
+        heat(g, changed, at)
+      }
+      for (const uid of [...byPod.keys()]) if (!seen.has(uid)) yield* observe(uid, undefined)
+      fullListAt = at
+      yield* Metric.update(groupsTracked, byPod.size)
+    })
+
+    const pollHot = Effect.gen(function*() {
+      const at = yield* Clock.currentTimeMillis
+      const due = [...hot.entries()].filter(([, e]) => e.next <= at).map(([id]) => id)
+      if (due.length === 0) return
+      const groups = yield* describeGroupsByIds(due)
+      const found = new Set<string>()
+      for (const g of groups) {
+        const uid = options.podUidOf(g)
+        if (g.ContainerGroupId !== undefined) found.add(g.ContainerGroupId)
+        if (uid === undefined) continue
+        const changed = prints.get(uid) !== fingerprint(g)
+        yield* observe(uid, g)
+        heat(g, changed, at)
+      }
+      // An id ECI no longer returns is gone (deleted, or past retention): drop it from the cache.
+      for (const id of due) {
+        if (found.has(id)) continue
+        hot.delete(id)
+        for (const [uid, g] of byPod) if (g.ContainerGroupId === id) yield* observe(uid, undefined)
+      }
+    })
+
+    const logged = <A, E, R>(name: string, eff: Effect.Effect<A, E, R>) =>
+      eff.pipe(Effect.catch((e) => Effect.logWarning(`${name} failed; next attempt on schedule`, e)))
+
+    const run = Effect.all(
+      [
+        logged("full list of container groups", fullList).pipe(Effect.repeat(Schedule.spaced(resyncMs)), Effect.andThen(Effect.never)),
+        logged("poll of changing container groups", pollHot).pipe(Effect.repeat(Schedule.spaced(Math.max(200, Math.floor(hotMs / 4)))), Effect.andThen(Effect.never))
+      ],
+      { concurrency: "unbounded", discard: true }
+    ).pipe(Effect.andThen(Effect.never))
+
+    const cache: GroupCache = {
+      get: (uid) => byPod.get(uid),
+      lastFullList: () => fullListAt,
+      watchClosely: (groupId) =>
+        Clock.currentTimeMillis.pipe(Effect.map((at) => void hot.set(groupId, { next: at + hotMs, delay: hotMs }))),
+      put: (uid, group) =>
+        observe(uid, group).pipe(
+          Effect.andThen(Clock.currentTimeMillis),
+          Effect.map((at) => heat(group, true, at))
+        ),
+      remove: (uid) => {
+        const g = byPod.get(uid)
+        if (g?.ContainerGroupId !== undefined) hot.delete(g.ContainerGroupId)
+        byPod.delete(uid)
+        prints.delete(uid)
+      },
+      changes: Stream.fromPubSub(published),
+      all: () => [...byPod.entries()],
+      run
+    }
+    return cache
+  })
