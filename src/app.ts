@@ -1,5 +1,96 @@
-import { Effect } from "effect"
+import { Duration, Effect, Layer, SubscriptionRef } from "effect"
 import type { AppConfig } from "./config/Config.ts"
+import { AppConfigService } from "./config/Config.ts"
+import { credentialsLayer } from "./credentials/layer.ts"
+import { EciLive } from "./eci/eciLive.ts"
+import { KubeLive } from "./kube/kubeLive.ts"
+import { runHealthCheck } from "./node/health.ts"
+import { runWithLeaderElection } from "./node/leaderElection.ts"
+import { runNodeController } from "./node/nodeController.ts"
+import { healthy, type NodeHealth, type NodeIdentity } from "./node/nodeObject.ts"
+import { loggingLayer } from "./observability/logging.ts"
+import { MetricsServerLive } from "./observability/metricsServer.ts"
+import { runPodController } from "./pods/podController.ts"
+import type { NodeContext } from "./translate/resolved.ts"
+import { ProfileWatcher } from "./webhook/profileWatcher.ts"
+import { WebhookServerLive } from "./webhook/server.ts"
 
-/** Placeholder until the layers are composed (being built in this session). */
-export const runApp = (config: AppConfig) => Effect.logInfo("starting", config.nodeName)
+export const nodeIdentity = (config: AppConfig): NodeIdentity => ({
+  nodeName: config.nodeName,
+  region: config.region,
+  zone: config.zone,
+  taint: config.taint,
+  capacity: config.nodeCapacity,
+  podIp: config.podIp,
+  kubeletPort: config.kubeletPort
+})
+
+export const nodeContext = (config: AppConfig): NodeContext => ({
+  clusterId: config.clusterId,
+  nodeName: config.nodeName,
+  regionId: config.region,
+  vSwitchIds: config.vSwitchIds,
+  ...(config.securityGroupId === undefined ? {} : { securityGroupId: config.securityGroupId }),
+  ...(config.zone === undefined ? {} : { zoneId: config.zone }),
+  ...(config.resourceGroupId === undefined ? {} : { resourceGroupId: config.resourceGroupId }),
+  clusterDns: config.clusterDns,
+  clusterDomain: config.clusterDomain
+})
+
+/**
+ * What only the leader runs: the node (registration, heartbeats, honest health) and the pods. A
+ * standby keeps serving the webhook and waits.
+ */
+const leaderWork = (config: AppConfig) =>
+  Effect.gen(function*() {
+    const profiles = yield* ProfileWatcher
+    const health = yield* SubscriptionRef.make<NodeHealth>(healthy)
+    yield* Effect.all([
+      runHealthCheck(health),
+      runNodeController(nodeIdentity(config), health),
+      runPodController({ node: nodeContext(config), profileDefaults: profiles.defaults })
+    ], { concurrency: "unbounded", discard: true })
+  }).pipe(Effect.scoped)
+
+const controllers = (config: AppConfig) =>
+  Layer.effectDiscard(Effect.forkScoped(
+    config.leaderElect
+      ? runWithLeaderElection(
+        { namespace: config.podNamespace, name: `eci-virtual-node-${config.nodeName}`, identity: config.podName },
+        leaderWork(config)
+      )
+      : leaderWork(config)
+  ))
+
+/** Every long-running part of the process, as layers over the live Kubernetes and ECI clients. */
+export const appLayer = (config: AppConfig) => {
+  const kube = KubeLive({
+    ...(config.kubeconfig === undefined ? {} : { kubeconfigPath: config.kubeconfig }),
+    qps: config.kubeApiQps,
+    burst: config.kubeApiBurst
+  })
+  const credentials = credentialsLayer(config)
+  const eci = EciLive({
+    regionId: config.region,
+    endpoint: config.eciEndpoint,
+    protocol: config.eciProtocol === "http" ? "HTTP" : "HTTPS",
+    connectTimeout: Duration.seconds(config.eciTimeoutSeconds),
+    readTimeout: Duration.seconds(config.eciTimeoutSeconds),
+    attemptTimeout: Duration.seconds(config.eciTimeoutSeconds + 5)
+  })
+  const services = Layer.mergeAll(
+    eci.pipe(Layer.provideMerge(credentials)),
+    ProfileWatcher.layer
+  ).pipe(Layer.provideMerge(kube), Layer.provideMerge(AppConfigService.layer(config)))
+  return Layer.mergeAll(
+    MetricsServerLive({ port: config.metricsPort }),
+    WebhookServerLive(config.webhookPort),
+    controllers(config)
+  ).pipe(Layer.provide(services))
+}
+
+/** `eci-virtual-node run`: logs first, then everything else until SIGTERM/SIGINT. */
+export const runApp = (config: AppConfig) =>
+  Layer.launch(appLayer(config)).pipe(
+    Effect.provide(loggingLayer({ format: config.logFormat, level: config.logLevel, write: (line) => process.stdout.write(`${line}\n`) }))
+  )

@@ -20,6 +20,11 @@ export interface AppConfig {
   readonly taint: { readonly key: string; readonly value: string; readonly effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute" }
   readonly nodeCapacity: { readonly cpu: string; readonly memory: string; readonly pods: number; readonly ephemeralStorage: string }
   readonly kubeletPort: number
+  readonly tlsCertFile: string | undefined
+  readonly tlsKeyFile: string | undefined
+  readonly clientCaFile: string | undefined
+  readonly webhookPort: number
+  readonly metricsPort: number
   readonly podIp: string
   readonly clusterDns: ReadonlyArray<string>
   readonly clusterDomain: string
@@ -208,6 +213,11 @@ const assemble = (v: Record<string, unknown>): AppConfig => {
       ephemeralStorage: str("nodeEphemeralStorage")
     },
     kubeletPort: v["kubeletPort"] as number,
+    tlsCertFile: opt("tlsCertFile"),
+    tlsKeyFile: opt("tlsKeyFile"),
+    clientCaFile: opt("clientCaFile"),
+    webhookPort: v["webhookPort"] as number,
+    metricsPort: v["metricsPort"] as number,
     podIp: str("podIp"),
     clusterDns: v["clusterDns"] as ReadonlyArray<string>,
     clusterDomain: str("clusterDomain"),
