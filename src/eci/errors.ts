@@ -69,7 +69,10 @@ export const classifyEciError = (f: EciFailure): EciError => {
     || startsWithAny(c, ["Forbidden", "InvalidAction", "ActionUnauthorized", "Account.Arrearage"])
     || startsWithAny(c, ["InsufficientBalance", "InvalidSecurityToken", "CreateServiceLinkedRole.Denied"])
   ) return new EciAuthFailed(props)
-  if (/NoStock|Stock(Exhaust|Close)|ResourceInsufficient|RecommendEmpty/.test(c)) return new EciOutOfStock(props)
+  if (/NoStock|Stock(Exhaust|Close)|ResourceInsufficient|RecommendEmpty|IpNotEnough/.test(c)) return new EciOutOfStock(props)
+  // A placement id ECI does not know (vSwitch, security group, region) is a bad request, not a
+  // missing instance: callers read EciNotFound as "the group is gone".
+  if (/^Invalid(VSwitchId|SecurityGroupId|SecurityGroup|RegionId|ZoneId)\./.test(c)) return new EciInvalidParameter(props)
   if (/^Incorrect.*Status|^IncorrectStatus/.test(c)) return new EciIncorrectState(props)
   if (c.endsWith(".NotFound") || c === "NotFound" || startsWithAny(c, ["InvalidApi.NotFound"])) return new EciNotFound(props)
   if (startsWithAny(c, ["InvalidParameter", "MissingParameter", "Missing", "Invalid", "IdempotentParameterMismatch"])) {
