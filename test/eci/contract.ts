@@ -379,12 +379,14 @@ export const eciContract = (h: EciContractHarness) => {
           )
           const request = () => c.request({ VSwitchId: vSwitchId, SecurityGroupId: "sg-contract" })
           yield* Effect.forEach([1, 2, 3, 4], () => c.call("CreateContainerGroup", request()))
+          // No address left is a capacity problem (another vSwitch may have room), not a bad request.
           expect(yield* c.failure("CreateContainerGroup", request())).toMatchObject({
-            _tag: "EciInvalidParameter",
+            _tag: "EciOutOfStock",
             code: "InvalidVSwitchId.IpNotEnough"
           })
+          // An unknown vSwitch is a bad request; EciNotFound would read as "the instance is gone".
           expect(yield* c.failure("CreateContainerGroup", c.request({ VSwitchId: "vsw-unknown", SecurityGroupId: "sg-contract" })))
-            .toMatchObject({ _tag: "EciNotFound", code: "InvalidVSwitchId.NotFound" })
+            .toMatchObject({ _tag: "EciInvalidParameter", code: "InvalidVSwitchId.NotFound" })
         }).pipe(Effect.ensuring(SimulatorAdmin.use((a) => a.setTopology(null)).pipe(Effect.orDie))))
     })
   })

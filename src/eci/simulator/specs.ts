@@ -1,19 +1,13 @@
+import { ECI_SPECS } from "../../translate/specs.ts"
+
 /**
- * The vCPU/memory specifications the simulator accepts (README.md, "Specs"). ECI's real table is
- * longer and differs per region; this one keeps the shape of it: memory is 1, 2 or 4 GiB per vCPU
- * (2 or 4 for the smallest specs), from 0.25 to 64 vCPU (reference §5.6: ≤ 64 vCPU per instance).
+ * The vCPU/memory specifications the simulator accepts: ECI's documented all-regions table, the one
+ * the translator rounds up to (src/translate/specs.ts), grouped by vCPU. One table on both sides, so
+ * the simulator refuses exactly what ECI's documentation says ECI refuses.
  */
 export const specTable: ReadonlyArray<readonly [cpu: number, memories: ReadonlyArray<number>]> = [
-  [0.25, [0.5, 1]],
-  [0.5, [1, 2]],
-  [1, [2, 4, 8]],
-  [2, [4, 8, 16]],
-  [4, [8, 16, 32]],
-  [8, [16, 32, 64]],
-  [16, [32, 64, 128]],
-  [32, [64, 128, 256]],
-  [64, [128, 256, 512]]
-]
+  ...new Set(ECI_SPECS.map((s) => s.cpu))
+].sort((a, b) => a - b).map((cpu) => [cpu, ECI_SPECS.filter((s) => s.cpu === cpu).map((s) => s.memory).sort((a, b) => a - b)] as const)
 
 export const isSupportedSpec = (cpu: number, memory: number): boolean =>
   specTable.some(([c, ms]) => c === cpu && ms.includes(memory))

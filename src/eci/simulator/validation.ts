@@ -8,6 +8,12 @@ import { Fields } from "./fields.ts"
 import { defaultSpec, instanceTypeSpec, isSupportedSpec, roundUpSpec, specKey } from "./specs.ts"
 import type { ConfigFile, ContainerSpec, EnvVar, RestartPolicy, Tag, VolumeMountSpec, VolumeSpec } from "./state.ts"
 
+/**
+ * ECI writes file modes as octal digits in a decimal number ("0644" → 644; help.aliyun.com
+ * document 464080), so every digit must be 0–7 and the value at most 777.
+ */
+const isOctalMode = (mode: number) => Number.isInteger(mode) && /^[0-7]{1,4}$/.test(String(mode)) && mode <= 777
+
 export const limits = {
   containers: 20,
   initContainers: 20,
@@ -142,7 +148,7 @@ const decodeConfigFile = (p: Fields, fromUpdate: boolean): ConfigFile => {
   if (!base64Pattern.test(content)) throw Faults.invalidParameter(p.at("Content"), "base64 is expected")
   if (!fromUpdate) {
     const mode = p.int("Mode")
-    if (mode !== undefined && (mode < 0 || mode > 0o777)) throw Faults.invalidParameter(p.at("Mode"), "0 to 0777")
+    if (mode !== undefined && !isOctalMode(mode)) throw Faults.invalidParameter(p.at("Mode"), "an octal file mode such as 0644")
   }
   return { path, content: new Uint8Array(Buffer.from(content, "base64")) }
 }
@@ -163,7 +169,7 @@ export const validateVolume = (v: Fields, fromUpdate: boolean): VolumeSpec => {
       if (c === undefined) throw Faults.missingParameter(v.at("ConfigFileVolume.ConfigFileToPath"))
       files = (c.list("ConfigFileToPath") ?? []).map((p) => decodeConfigFile(p, fromUpdate))
       const mode = c.int("DefaultMode")
-      if (mode !== undefined && (mode < 0 || mode > 0o777)) throw Faults.invalidParameter(c.at("DefaultMode"), "0 to 0777")
+      if (mode !== undefined && !isOctalMode(mode)) throw Faults.invalidParameter(c.at("DefaultMode"), "an octal file mode such as 0644")
       break
     }
     case "EmptyDirVolume": {

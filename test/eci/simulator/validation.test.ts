@@ -129,7 +129,7 @@ describe("CreateContainerGroup validation", () => {
   it.effect("an instance sized by its containers is rounded up to a supported spec, with an event", () =>
     Effect.gen(function*() {
       const g = yield* describe1(yield* create({ ...base, Container: [{ ...app, Cpu: 0.3, Memory: 0.6 }, { Name: "b", Image: "redis", Cpu: 1, Memory: 1 }] }))
-      expect(g).toMatchObject({ Cpu: 2, Memory: 4 })
+      expect(g).toMatchObject({ Cpu: 2, Memory: 2 }) // 1.3 vCPU / 1.6 GiB → the smallest documented spec covering both
       expect(g?.Events?.find((e) => e.Reason === "AutoInstanceTypeMatch")).toBeDefined()
       const plain = yield* describe1(yield* create(base))
       expect(plain).toMatchObject({ Cpu: 2, Memory: 4 }) // ECI's default spec
@@ -141,7 +141,8 @@ describe("spec table", () => {
     expect(isSupportedSpec(0.25, 0.5)).toBe(true)
     expect(isSupportedSpec(2, 16)).toBe(true)
     expect(isSupportedSpec(64, 512)).toBe(true)
-    expect(isSupportedSpec(2, 2)).toBe(false)
+    expect(isSupportedSpec(2, 2)).toBe(true) // in ECI's all-regions table
+    expect(isSupportedSpec(0.25, 4)).toBe(false)
     expect(isSupportedSpec(3, 6)).toBe(false)
   })
 
