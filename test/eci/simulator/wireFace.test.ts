@@ -56,6 +56,23 @@ describe("the simulator on the wire", () => {
       })
     ))
 
+  it.live("a 300 KB ConfigFileVolume travels in the query string and arrives intact", () =>
+    Effect.scoped(
+      Effect.gen(function*() {
+        const { wire, eci } = yield* setup
+        const bytes = Buffer.from(Array.from({ length: 230_000 }, (_, i) => (i * 7919 + 13) % 256))
+        const content = bytes.toString("base64")
+        assert.isAbove(content.length, 300_000)
+        const request = createRequest(
+          { Volume: [{ Name: "cfg", Type: "ConfigFileVolume", ConfigFileVolume: { ConfigFileToPath: [{ Path: "blob", Content: content }] } }] },
+          { VolumeMount: [{ Name: "cfg", MountPath: "/etc/cfg" }] }
+        )
+        const { ContainerGroupId } = yield* eci.call("CreateContainerGroup", request)
+        const stored = yield* admin(wire, "GET", `/instances/${ContainerGroupId}/create-request`)
+        assert.deepStrictEqual(stored.body as unknown, request)
+      })
+    ))
+
   it.live("access keys rotate and revoke at run time", () =>
     Effect.scoped(
       Effect.gen(function*() {
