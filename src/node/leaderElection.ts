@@ -1,4 +1,4 @@
-import type { V1Lease } from "@kubernetes/client-node"
+import { type V1Lease, V1MicroTime } from "@kubernetes/client-node"
 import { Clock, Duration, Effect, Option, Ref, Schedule } from "effect"
 import { Kube } from "../kube/Kube.ts"
 
@@ -38,7 +38,7 @@ export const runWithLeaderElection = <E, R>(options: LeaderElectionOptions, whil
     /** One attempt to take or keep the lease; true when we hold it afterwards. */
     const tryAcquireOrRenew = Effect.gen(function*() {
       const nowMs = yield* Clock.currentTimeMillis
-      const now = new Date(nowMs)
+      const now = new V1MicroTime(nowMs) // Lease times are MicroTime (six fractional digits)
       const existing = yield* kube.getLease(options.namespace, options.name).pipe(
         Effect.map(Option.some),
         Effect.catchTag("KubeNotFound", () => Effect.succeed(Option.none<V1Lease>()))
@@ -99,7 +99,7 @@ export const runWithLeaderElection = <E, R>(options: LeaderElectionOptions, whil
     const release = Effect.gen(function*() {
       const lease = yield* Ref.get(held)
       if (Option.isNone(lease)) return
-      const now = new Date(yield* Clock.currentTimeMillis)
+      const now = new V1MicroTime(yield* Clock.currentTimeMillis)
       yield* kube.updateLease({
         ...lease.value,
         spec: { ...lease.value.spec, holderIdentity: "", leaseDurationSeconds: 1, renewTime: now }

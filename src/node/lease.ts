@@ -1,4 +1,4 @@
-import type { V1Lease } from "@kubernetes/client-node"
+import { type V1Lease, V1MicroTime } from "@kubernetes/client-node"
 import { Clock, Duration, Effect, Option, Ref, Schedule } from "effect"
 import { Kube, type KubeError } from "../kube/Kube.ts"
 
@@ -19,10 +19,10 @@ export const nodeLease = (nodeName: string, nodeUid: string, now: Date): V1Lease
   spec: { holderIdentity: nodeName, leaseDurationSeconds, renewTime: now }
 })
 
-/** Our renewal of a lease we last wrote: same object, new renewTime; the resourceVersion guards it. */
-export const renewed = (lease: V1Lease, now: Date): V1Lease => ({
+/** Our renewal of a lease: same object, us as holder, new renewTime; the resourceVersion guards it. */
+export const renewed = (lease: V1Lease, holder: string, now: Date): V1Lease => ({
   ...lease,
-  spec: { ...lease.spec, holderIdentity: lease.spec?.holderIdentity ?? "", leaseDurationSeconds, renewTime: now }
+  spec: { ...lease.spec, holderIdentity: holder, leaseDurationSeconds, renewTime: now }
 })
 
 /**
@@ -36,7 +36,8 @@ export const runNodeLease = (nodeName: string, nodeUid: Effect.Effect<string>, o
   Effect.gen(function*() {
     const kube = yield* Kube
     const last = yield* Ref.make(Option.none<V1Lease>())
-    const now = Clock.currentTimeMillis.pipe(Effect.map((ms) => new Date(ms)))
+    // Lease times are MicroTime: the API server refuses a plain Date's three fractional digits.
+    const now = Clock.currentTimeMillis.pipe(Effect.map((ms) => new V1MicroTime(ms)))
 
     const adoptOrCreate: Effect.Effect<V1Lease, KubeError> = Effect.gen(function*() {
       const at = yield* now
@@ -44,7 +45,7 @@ export const runNodeLease = (nodeName: string, nodeUid: Effect.Effect<string>, o
         Effect.map(Option.some),
         Effect.catchTag("KubeNotFound", () => Effect.succeed(Option.none<V1Lease>()))
       )
-      if (Option.isSome(existing)) return yield* kube.updateLease(renewed(existing.value, at))
+      if (Option.isSome(existing)) return yield* kube.updateLease(renewed(existing.value, nodeName, at))
       const uid = yield* nodeUid
       return yield* kube.createLease(nodeLease(nodeName, uid, at)).pipe(
         Effect.tapError((e) => (e._tag === "KubeNotFound" ? onNodeGone : Effect.void))
@@ -56,7 +57,7 @@ export const runNodeLease = (nodeName: string, nodeUid: Effect.Effect<string>, o
       const at = yield* now
       const lease = Option.isNone(previous)
         ? yield* adoptOrCreate
-        : yield* kube.updateLease(renewed(previous.value, at)).pipe(
+        : yield* kube.updateLease(renewed(previous.value, nodeName, at)).pipe(
           Effect.catchTag(["KubeConflict", "KubeNotFound"], () => adoptOrCreate)
         )
       yield* Ref.set(last, Option.some(lease))
