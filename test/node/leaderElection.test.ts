@@ -1,8 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Ref } from "effect"
 import { TestClock } from "effect/testing"
-import { Kube } from "../../src/kube/Kube.ts"
-import { KubeApiError } from "../../src/kube/Kube.ts"
+import { Kube, KubeApiError, type KubeError } from "../../src/kube/Kube.ts"
 import { KubeInMemory } from "../../src/kube/kubeInMemory.ts"
 import { runWithLeaderElection } from "../../src/node/leaderElection.ts"
 
@@ -18,8 +17,8 @@ const replica = (cut: Ref.Ref<boolean>) =>
     Kube,
     Effect.gen(function*() {
       const kube = yield* Kube
-      const guard = <A, E>(eff: Effect.Effect<A, E>) =>
-        Effect.flatMap(Ref.get(cut), (down) =>
+      const guard = <A>(eff: Effect.Effect<A, KubeError>): Effect.Effect<A, KubeError> =>
+        Effect.flatMap(Ref.get(cut), (down): Effect.Effect<A, KubeError> =>
           down ? Effect.fail(new KubeApiError({ operation: "lease", status: 0, reason: "Unreachable", message: "connection refused" })) : eff)
       return Kube.of({
         ...kube,
