@@ -7,6 +7,7 @@ import type {
   V1Node,
   V1Pod,
   V1Secret,
+  V1Service,
   V1SubjectAccessReviewSpec,
   V1SubjectAccessReviewStatus,
   V1TokenReviewStatus
@@ -94,10 +95,15 @@ export class Kube extends Context.Service<Kube, {
 
   readonly getNamespace: (name: string) => Effect.Effect<V1Namespace, KubeError>
   readonly getSecret: (namespace: string, name: string) => Effect.Effect<V1Secret, KubeError>
+  /** Fails with KubeConflict (reason AlreadyExists) when the name is taken: the webhook's replicas race on it. */
+  readonly createSecret: (secret: V1Secret) => Effect.Effect<V1Secret, KubeError>
   /** The Secret now (or undefined when absent) and again after every change; for rotations. */
   readonly watchSecret: (namespace: string, name: string) => Stream.Stream<V1Secret | undefined, KubeError>
   readonly getConfigMap: (namespace: string, name: string) => Effect.Effect<V1ConfigMap, KubeError>
   readonly watchConfigMap: (namespace: string, name: string) => Stream.Stream<V1ConfigMap | undefined, KubeError>
+  /** A namespace's Services, for the kubelet's service-link environment variables (`enableServiceLinks`). */
+  readonly listServices: (namespace: string) => Effect.Effect<ReadonlyArray<V1Service>, KubeError>
+  readonly getService: (namespace: string, name: string) => Effect.Effect<V1Service, KubeError>
 
   /** TokenRequest for a ServiceAccount (what the kubelet does for projected token volumes). */
   readonly createServiceAccountToken: (
@@ -108,6 +114,8 @@ export class Kube extends Context.Service<Kube, {
   readonly reviewToken: (token: string) => Effect.Effect<V1TokenReviewStatus, KubeError>
   readonly reviewAccess: (spec: V1SubjectAccessReviewSpec) => Effect.Effect<V1SubjectAccessReviewStatus, KubeError>
 
+  readonly getMutatingWebhookConfiguration: (name: string) => Effect.Effect<V1MutatingWebhookConfiguration, KubeError>
+  /** Strategic merge patch: `webhooks` merge by `name`. */
   readonly patchMutatingWebhookConfiguration: (
     name: string,
     patch: unknown
