@@ -43,6 +43,19 @@ const transitional = new Set(["Scheduling", "Pending", "Restarting", "Updating",
 /** A cheap fingerprint of what the pod status is computed from. */
 const fingerprint = (g: ContainerGroup) => JSON.stringify([g.Status, g.IntranetIp, g.Containers, g.InitContainers, g.Events?.length])
 
+const terminal = new Set(["Succeeded", "Failed", "Expired", "ScheduleFailed"])
+
+/**
+ * One group per pod: a pod may briefly have two (a group that could not be scheduled, being
+ * replaced). The live one wins over a finished one, then the newest.
+ */
+const rank = (g: ContainerGroup) => [terminal.has(g.Status ?? "") ? 0 : 1, Date.parse(g.CreationTime ?? "") || 0] as const
+
+export const preferGroup = (a: ContainerGroup, b: ContainerGroup): ContainerGroup => {
+  const [ra, rb] = [rank(a), rank(b)]
+  return ra[0] !== rb[0] ? (ra[0] > rb[0] ? a : b) : ra[1] >= rb[1] ? a : b
+}
+
 const groupsTracked = Metric.gauge("eci_vn_container_groups", { description: "container groups known to the cache" })
 
 export const makeGroupCache = (options: GroupCacheOptions) =>
@@ -56,8 +69,11 @@ export const makeGroupCache = (options: GroupCacheOptions) =>
     let fullListAt: number | undefined
     const published = yield* PubSub.unbounded<string>()
 
+    /** When each pod's entry was last written: a full list may only evict what it could have seen. */
+    const writtenAt = new Map<string, number>()
     const observe = (podUid: string, group: ContainerGroup | undefined) =>
       Effect.gen(function*() {
+        writtenAt.set(podUid, yield* Clock.currentTimeMillis)
         const before = prints.get(podUid)
         const now = group === undefined ? undefined : fingerprint(group)
         if (group === undefined) {
@@ -83,33 +99,56 @@ export const makeGroupCache = (options: GroupCacheOptions) =>
       }
     }
 
-    const fullList = Effect.gen(function*() {
-      const groups = yield* listGroupsByTags(options.listTags)
-      const at = yield* Clock.currentTimeMillis
-      const seen = new Set<string>()
+    const preferred = (groups: ReadonlyArray<ContainerGroup>) => {
+      const byUid = new Map<string, ContainerGroup>()
       for (const g of groups) {
         const uid = options.podUidOf(g)
         if (uid === undefined) continue
+        const other = byUid.get(uid)
+        byUid.set(uid, other === undefined ? g : preferGroup(other, g))
+      }
+      return byUid
+    }
+
+    const fullList = Effect.gen(function*() {
+      const startedAt = yield* Clock.currentTimeMillis
+      const groups = preferred(yield* listGroupsByTags(options.listTags))
+      const at = yield* Clock.currentTimeMillis
+      const seen = new Set<string>()
+      for (const [uid, g] of groups) {
         seen.add(uid)
+        // A newer observation (a poll or a create that finished while the list ran) wins.
+        if ((writtenAt.get(uid) ?? 0) > startedAt) continue
         const changed = prints.get(uid) !== fingerprint(g)
         yield* observe(uid, g)
         heat(g, changed, at)
       }
-      for (const uid of [...byPod.keys()]) if (!seen.has(uid)) yield* observe(uid, undefined)
+      // A group created (or learned of) after the list began may be missing from its pages.
+      for (const uid of [...byPod.keys()]) {
+        if (!seen.has(uid) && (writtenAt.get(uid) ?? 0) < startedAt) yield* observe(uid, undefined)
+      }
       fullListAt = at
       yield* Metric.update(groupsTracked, byPod.size)
     })
 
     const pollHot = Effect.gen(function*() {
-      const at = yield* Clock.currentTimeMillis
-      const due = [...hot.entries()].filter(([, e]) => e.next <= at).map(([id]) => id)
+      const startedAt = yield* Clock.currentTimeMillis
+      const due = [...hot.entries()].filter(([, e]) => e.next <= startedAt).map(([id]) => id)
       if (due.length === 0) return
       const groups = yield* describeGroupsByIds(due)
+      const at = yield* Clock.currentTimeMillis
       const found = new Set<string>()
       for (const g of groups) {
         const uid = options.podUidOf(g)
         if (g.ContainerGroupId !== undefined) found.add(g.ContainerGroupId)
         if (uid === undefined) continue
+        if ((writtenAt.get(uid) ?? 0) > startedAt) continue
+        // Another group of the same pod that is preferred stays the pod's group.
+        const current = byPod.get(uid)
+        if (current !== undefined && current.ContainerGroupId !== g.ContainerGroupId && preferGroup(current, g) === current) {
+          heat(g, false, at)
+          continue
+        }
         const changed = prints.get(uid) !== fingerprint(g)
         yield* observe(uid, g)
         heat(g, changed, at)
@@ -118,7 +157,9 @@ export const makeGroupCache = (options: GroupCacheOptions) =>
       for (const id of due) {
         if (found.has(id)) continue
         hot.delete(id)
-        for (const [uid, g] of byPod) if (g.ContainerGroupId === id) yield* observe(uid, undefined)
+        for (const [uid, g] of byPod) {
+          if (g.ContainerGroupId === id && (writtenAt.get(uid) ?? 0) <= startedAt) yield* observe(uid, undefined)
+        }
       }
     })
 
@@ -148,6 +189,7 @@ export const makeGroupCache = (options: GroupCacheOptions) =>
         if (g?.ContainerGroupId !== undefined) hot.delete(g.ContainerGroupId)
         byPod.delete(uid)
         prints.delete(uid)
+        writtenAt.delete(uid)
       },
       changes: Stream.fromPubSub(published),
       all: () => [...byPod.entries()],

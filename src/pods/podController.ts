@@ -249,11 +249,13 @@ export const runPodController = (options: PodControllerOptions) =>
             return yield* create(pod, step.clientToken)
           case "RetryElsewhere": {
             yield* record(pod, "Warning", step.reason, `${step.message}; creating the instance again`)
-            yield* deleteGroup(step.groupId)
-            const updated = yield* kube.patchPod(namespace, name, {
+            // Forget the failed group on the pod first: should the delete below fail, the group is
+            // still observed and this step runs again; the other order could leave the pod pointing
+            // at a group that is gone, which reads as "lost".
+            keep(yield* kube.patchPod(namespace, name, {
               metadata: { annotations: { [WRITE_BACK.instanceId]: null, [WRITE_BACK.clientToken]: null } }
-            }, "merge")
-            keep(updated)
+            }, "merge"))
+            yield* deleteGroup(step.groupId)
             cache.remove(uid)
             m.absenceProven = false
             m.deleteIssued = false
@@ -300,14 +302,18 @@ export const runPodController = (options: PodControllerOptions) =>
         const pod = pods.get(uid)
         if (pod === undefined) return yield* reconcileOrphan(uid)
         const m = remember(uid)
+        const group = cache.get(uid)
+        // A proof of absence holds only until a group is seen again.
+        if (group !== undefined) m.absenceProven = false
         const step = decide({
           pod,
-          group: cache.get(uid),
+          group,
           absenceProven: m.absenceProven,
           deleteIssued: m.deleteIssued,
           eventsSeen: m.eventsSeen,
           now: yield* now
         })
+        yield* Effect.logDebug("reconcile", podKey(pod), step._tag, pod.status?.phase ?? "", group?.Status ?? "no group", group?.ContainerGroupId ?? "")
         return yield* act(pod, step).pipe(
           Effect.catchTag("KubeNotFound", () => Effect.succeed(done)), // the pod went away meanwhile
           Effect.annotateLogs({ pod: podKey(pod), step: step._tag })
