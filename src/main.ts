@@ -12,9 +12,13 @@ const cli = makeCli(runApp, process.env)
 Command.run(cli, { version }).pipe(
   Effect.tapCause((cause) =>
     Effect.sync(() => {
+      if (Cause.hasInterruptsOnly(cause)) return
       const error = Cause.squash(cause)
       if (error instanceof StartupError) {
         for (const problem of error.problems) process.stderr.write(`eci-virtual-node: ${problem}\n`)
+      } else {
+        // Anything else is a bug or an unrecoverable condition: say what, with the full cause.
+        process.stderr.write(`eci-virtual-node: stopped by an unexpected failure:\n${Cause.pretty(cause)}\n`)
       }
     })),
   Effect.provide([NodeServices.layer, CliConfigLive]),
