@@ -73,4 +73,4 @@ export const runNodeController = (id: NodeIdentity, health: SubscriptionRef.Subs
         )
       )
     )
-  }).pipe(Effect.annotateLogs({ node: id.nodeName }))
+  }).pipe(Effect.scoped, Effect.annotateLogs({ node: id.nodeName }))

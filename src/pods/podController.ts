@@ -165,7 +165,10 @@ export const runPodController = (options: PodControllerOptions) =>
         }
         for (const name of notFound.configMaps) yield* record(pod, "Warning", "OptionalConfigMapNotFound", `optional ConfigMap ${name} not found`)
         for (const name of notFound.secrets) yield* record(pod, "Warning", "OptionalSecretNotFound", `optional Secret ${name} not found`)
+        const m = remember(uid)
         const response = yield* eci.call("CreateContainerGroup", translation.request).pipe(
+          // A failed call may still have created the group (a lost response): look before creating again.
+          Effect.tapError(() => Effect.sync(() => void (m.absenceProven = false))),
           Effect.catchTags({
             EciOutOfStock: (e) => Effect.succeed({ failed: e } as const),
             EciInvalidParameter: (e) => Effect.succeed({ failed: e } as const),
@@ -174,6 +177,20 @@ export const runPodController = (options: PodControllerOptions) =>
         )
         if ("failed" in response) {
           const e = response.failed
+          if (e.code === "IdempotentParameterMismatch") {
+            // The token was used for another version of this pod (its spec changed since). If that
+            // create made a group, adopt it; if not, the token is spent: persist a new one.
+            const found = yield* listGroupsByTags({ [IDENTITY_TAGS.clusterId]: node.clusterId, [IDENTITY_TAGS.podUid]: uid })
+            if (found.length > 0) {
+              yield* cache.put(uid, found.find((g) => !isTerminalGroup(g)) ?? found[0]!)
+              return requeueAfter(0)
+            }
+            keep(yield* kube.patchPod(pod.metadata?.namespace ?? "", pod.metadata?.name ?? "", {
+              metadata: { annotations: { [WRITE_BACK.clientToken]: yield* randomUuid } }
+            }, "merge"))
+            m.absenceProven = true
+            return requeueAfter(0)
+          }
           const message = `${e.code}: ${e.message} (RequestId ${e.requestId})`
           const failFast = pod.metadata?.annotations?.["k8s.aliyun.com/eci-fail-strategy"] === "fail-fast"
           if (e._tag === "EciInvalidParameter" || (e._tag === "EciOutOfStock" && failFast)) {
@@ -212,12 +229,16 @@ export const runPodController = (options: PodControllerOptions) =>
         switch (step._tag) {
           case "Nothing":
             return done
-          case "ForceDeletePod":
-            yield* kube.deletePod(namespace, name, { uid, gracePeriodSeconds: 0 }).pipe(
-              Effect.catchTags({ KubeNotFound: () => Effect.void, KubeConflict: () => Effect.void })
+          case "ForceDeletePod": {
+            // 409 is a failed UID precondition (a new pod took the name: ours is gone) or a write
+            // conflict: look again shortly; the watch tells which.
+            const outcome = yield* kube.deletePod(namespace, name, { uid, gracePeriodSeconds: 0 }).pipe(
+              Effect.as(done),
+              Effect.catchTags({ KubeNotFound: () => Effect.succeed(done), KubeConflict: () => Effect.succeed(requeueAfter("1 second")) })
             )
-            yield* Effect.logInfo("deleted the pod", podKey(pod))
-            return done
+            if (outcome === done) yield* Effect.logInfo("deleted the pod", podKey(pod))
+            return outcome
+          }
           case "DeleteGroup":
             yield* deleteGroup(step.groupId)
             m.deleteIssued = true
@@ -362,4 +383,8 @@ export const runPodController = (options: PodControllerOptions) =>
 
     yield* Effect.logInfo("pod controller started", node.nodeName)
     yield* Effect.all([podEvents, groupEvents, cache.run], { concurrency: "unbounded", discard: true })
-  }).pipe(Effect.annotateLogs({ node: options.node.nodeName, controller: "pods" }))
+  }).pipe(
+    // The workers live in this scope: stopping the controller (losing leadership) stops them all.
+    Effect.scoped,
+    Effect.annotateLogs({ node: options.node.nodeName, controller: "pods" })
+  )
