@@ -10,6 +10,7 @@ import { Kube } from "../../src/kube/Kube.ts"
 import { KubeLive } from "../../src/kube/kubeLive.ts"
 import { ControlPlane } from "../../src/sandbox/controlPlane.ts"
 import { ContractAdmin, kubeContract, subscribe } from "../kube/contract.ts"
+import { installImageCacheCrd } from "./fixtures/imageCacheCrd.ts"
 import { applyObject } from "./fixtures/kubectl.ts"
 
 const LiveContractAdmin = Layer.effect(
@@ -44,6 +45,8 @@ const LiveContractAdmin = Layer.effect(
 const KubeOnControlPlane = Layer.unwrap(
   Effect.gen(function*() {
     const cp = yield* ControlPlane
+    // The ImageCache part of the contract needs the product's CRD, as a cluster would have it.
+    yield* installImageCacheCrd(cp).pipe(Effect.orDie)
     return KubeLive({ kubeconfigPath: cp.kubeconfigPath })
   })
 )
