@@ -9,7 +9,7 @@ import { beforeAll } from "vitest"
 import { ensureBinaries } from "../../src/sandbox/binaries.ts"
 import { Sandbox, type SandboxInfo } from "../../src/sandbox/sandbox.ts"
 import { IDENTITY_TAGS } from "../../src/translate/identity.ts"
-import { getJson, getPod, jsonPath } from "./fixtures/kubectl.ts"
+import { getJson, getPod, jsonPath, newNamespace } from "./fixtures/kubectl.ts"
 import { waitFor, waitUntil } from "./fixtures/wait.ts"
 
 beforeAll(async () => {
@@ -27,8 +27,6 @@ const groupsIn = (sb: SandboxInfo, namespace: string) =>
 
 const podPhase = (sb: SandboxInfo, namespace: string, name: string) =>
   getPod(sb, namespace, name).pipe(Effect.map((p) => p?.status?.phase ?? "absent"))
-
-const newNamespace = (sb: SandboxInfo, name: string) => sb.kubectlOk(["create", "namespace", name])
 
 layer(Sandbox.layer({ replicas: 1 }), { excludeTestServices: true, timeout: "30 minutes" })("pods on ECI", (it) => {
   it.effect("an nginx pod runs with a podIP on the virtual node, and deleting it leaves no group", () =>
