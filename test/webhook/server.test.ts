@@ -119,7 +119,7 @@ describe("webhook server over HTTPS (in-memory API server, loopback)", () => {
           matchLabels: { "kubernetes.io/metadata.name": "plain" },
           matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system"] }]
         })
-        assert.strictEqual(selectorEntry?.failurePolicy, "Ignore")
+        assert.strictEqual(selectorEntry?.failurePolicy, "Fail")
         assert.strictEqual(selectorEntry?.clientConfig.service?.path, "/mutate")
 
         // health

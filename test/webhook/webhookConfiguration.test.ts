@@ -24,7 +24,7 @@ const profile: EciProfile = {
 }
 
 describe("k8s/webhook.yaml", () => {
-  it("ships four entries, each limited by a selector and never for kube-system, failing open", () => {
+  it("ships four entries, each limited by a selector and never for kube-system, failing closed", () => {
     assert.deepStrictEqual(webhooks.map((w) => w.name), [
       "pod-eci.eci-virtual-node.io",
       "pod-alibabacloud-eci.eci-virtual-node.io",
@@ -32,7 +32,7 @@ describe("k8s/webhook.yaml", () => {
       "namespace-alibabacloud-eci.eci-virtual-node.io"
     ])
     for (const w of webhooks) {
-      assert.strictEqual(w.failurePolicy, "Ignore")
+      assert.strictEqual(w.failurePolicy, "Fail")
       assert.strictEqual(w.sideEffects, "None")
       assert.deepStrictEqual(w.admissionReviewVersions, ["v1"])
       assert.strictEqual(w.timeoutSeconds, 5)
