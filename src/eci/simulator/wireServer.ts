@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import type { Duplex } from "node:stream"
-import { Clock, Data, Deferred, Effect, FiberSet, Random, Redacted, Result, type Scope } from "effect"
+import { Clock, Data, Deferred, Effect, FiberSet, Redacted, Result, type Scope } from "effect"
+import { randomUuid } from "../../common/uuid.ts"
 import { type AuthFailure, makeNonceMemory, verifyAcs3 } from "./acs3.ts"
 import { type ApiErrorInfo, Faults, type SimulatorFailure } from "./failures.ts"
 import { decodeRequest } from "./query.ts"
@@ -96,14 +97,7 @@ export interface WireServer {
 export class WireServerError extends Data.TaggedError("WireServerError")<{ readonly message: string }> {}
 
 /** An ECI-style RequestId (upper-case UUID v4) from the Random service, so a seeded run repeats it. */
-export const randomRequestId: Effect.Effect<string> = Effect.gen(function*() {
-  const words: Array<number> = []
-  for (let i = 0; i < 4; i++) words.push(yield* Random.nextIntBetween(0, 0x1_0000_0000))
-  const hex = words.map((w) => (w >>> 0).toString(16).padStart(8, "0")).join("")
-  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`
-    .toUpperCase()
-})
+export const randomRequestId: Effect.Effect<string> = Effect.map(randomUuid, (id) => id.toUpperCase())
 
 const jsonHeaders = (requestId?: string) => ({
   "content-type": "application/json;charset=utf-8",
