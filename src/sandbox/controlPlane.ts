@@ -297,10 +297,10 @@ const metricsServerManifest = (port: number, caPem: string) =>
   })
 
 /**
- * The work dir: the caller's (kept), or a temp dir that is removed when the scope closes cleanly and
- * kept (with its logs) when it closes with a failure.
+ * The work dir: the caller's (kept), or a temp dir named `<prefix>…` that is removed when the scope
+ * closes cleanly and kept (with its logs) when it closes with a failure. Shared with the sandbox.
  */
-const acquireWorkDir = (dir: string | undefined): Effect.Effect<string, never, Scope.Scope> =>
+export const acquireWorkDir = (dir: string | undefined, prefix = "eci-control-plane-"): Effect.Effect<string, never, Scope.Scope> =>
   dir !== undefined
     ? Effect.sync(() => {
       fs.mkdirSync(path.join(dir, "logs"), { recursive: true })
@@ -308,12 +308,12 @@ const acquireWorkDir = (dir: string | undefined): Effect.Effect<string, never, S
     })
     : Effect.acquireRelease(
       Effect.sync(() => {
-        const d = fs.mkdtempSync(path.join(os.tmpdir(), "eci-control-plane-"))
+        const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix))
         fs.mkdirSync(path.join(d, "logs"))
         return d
       }),
       (d, exit) =>
         Exit.isSuccess(exit)
           ? Effect.sync(() => fs.rmSync(d, { recursive: true, force: true }))
-          : Effect.logWarning(`control plane stopped after a failure; logs kept in ${d}/logs`)
+          : Effect.logWarning(`${prefix.replace(/-$/, "")} stopped after a failure; logs kept in ${d}/logs`)
     )

@@ -13,11 +13,9 @@
  * the other, so the first is normally the leader; each until its /readyz) → by default, the webhook
  * serving and the Node Ready (a replica exiting meanwhile fails the start with its log).
  */
-import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { Clock, Context, Effect, Exit, Layer, Random, Redacted, type Scope } from "effect"
-import { make as makeControlPlane, type ControlPlaneInfo } from "./controlPlane.ts"
+import { Clock, Context, Effect, Layer, Random, Redacted, type Scope } from "effect"
+import { acquireWorkDir, make as makeControlPlane, type ControlPlaneInfo } from "./controlPlane.ts"
 import type { ControlPlaneError } from "./errors.ts"
 import { type AccessKey, type EciSimulatorProcess, startEciSimulator } from "./eciSimulator.ts"
 import {
@@ -166,24 +164,7 @@ export const generateAccessKey: Effect.Effect<AccessKey> = Effect.gen(function*(
   return { accessKeyId: `LTAI${yield* randomString(20)}`, accessKeySecret: Redacted.make(yield* randomString(30)) }
 })
 
-/** A temp dir removed after a clean stop and kept (with its logs) after a failure; or the caller's dir, kept. */
-const acquireWorkDir = (dir: string | undefined): Effect.Effect<string, never, Scope.Scope> =>
-  dir !== undefined
-    ? Effect.sync(() => {
-      fs.mkdirSync(path.join(dir, "logs"), { recursive: true })
-      return path.resolve(dir)
-    })
-    : Effect.acquireRelease(
-      Effect.sync(() => {
-        const d = fs.mkdtempSync(path.join(os.tmpdir(), "eci-sandbox-"))
-        fs.mkdirSync(path.join(d, "logs"))
-        return d
-      }),
-      (d, exit) =>
-        Exit.isSuccess(exit)
-          ? Effect.sync(() => fs.rmSync(d, { recursive: true, force: true }))
-          : Effect.logWarning(`sandbox stopped after a failure; logs kept in ${d}/logs`)
-    )
+
 
 const readyCondition = (cp: ControlPlaneInfo, nodeName: string) =>
   cp.kubectl(["get", "node", nodeName, "-o", "json"]).pipe(
@@ -200,7 +181,7 @@ export const make = (options: SandboxOptions = {}): Effect.Effect<SandboxInfo, S
   Effect.gen(function*() {
     const t0 = yield* Clock.currentTimeMillis
     const elapsed = Effect.map(Clock.currentTimeMillis, (t) => `${((t - t0) / 1000).toFixed(1)}s`)
-    const workDir = yield* acquireWorkDir(options.workDir)
+    const workDir = yield* acquireWorkDir(options.workDir, "eci-sandbox-")
     const logDir = path.join(workDir, "logs")
     const region = options.region ?? "cn-hangzhou"
     const clusterId = options.clusterId ?? "sandbox"
