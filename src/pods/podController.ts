@@ -148,6 +148,10 @@ export const runPodController = (options: PodControllerOptions) =>
         const { resolved, notFound } = yield* resolveReferences(pod, context, clientToken)
         const translation = podToEci(resolved)
         for (const w of translation.warnings) yield* record(pod, "Warning", w.code, `${w.field}: ${w.message}`)
+        if (pod.metadata?.annotations?.["k8s.aliyun.com/eci-reschedule-enable"] !== undefined) {
+          yield* record(pod, "Warning", "UnsupportedAnnotation",
+            "metadata.annotations[k8s.aliyun.com/eci-reschedule-enable]: rescheduling a failed instance is not supported; the pod fails as its restart policy says")
+        }
         if (translation._tag === "Refused") {
           const message = translation.refusals.map((r) => `${r.field}: ${r.reason}`).join("; ")
           for (const r of translation.refusals) yield* record(pod, "Warning", r.code, `${r.field}: ${r.reason}`)
