@@ -12,6 +12,7 @@ import { loggingLayer } from "./observability/logging.ts"
 import { MetricsServerLive } from "./observability/metricsServer.ts"
 import { runPodController } from "./pods/podController.ts"
 import type { NodeContext } from "./translate/resolved.ts"
+import { KubeletServerLive } from "./kubelet/server.ts"
 import { ProfileWatcher } from "./webhook/profileWatcher.ts"
 import { WebhookServerLive } from "./webhook/server.ts"
 
@@ -82,9 +83,12 @@ export const appLayer = (config: AppConfig) => {
     eci.pipe(Layer.provideMerge(credentials)),
     ProfileWatcher.layer
   ).pipe(Layer.provideMerge(kube), Layer.provideMerge(AppConfigService.layer(config)))
+  // Servers run on every replica (only the leader's address is on the Node, but a standby answers
+  // the webhook and takes over the kubelet API the moment it leads); controllers on the leader only.
   return Layer.mergeAll(
     MetricsServerLive({ port: config.metricsPort }),
     WebhookServerLive(config.webhookPort),
+    KubeletServerLive,
     controllers(config)
   ).pipe(Layer.provide(services))
 }

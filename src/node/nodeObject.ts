@@ -88,6 +88,9 @@ export const nodeStatus = (id: NodeIdentity, health: NodeHealth, now: Date, prev
     { type: "Hostname", address: id.nodeName }
   ],
   daemonEndpoints: { kubeletEndpoint: { Port: id.kubeletPort } },
+  // KEP-4006: API servers ≥ 1.36 pass exec/attach WebSockets through to a kubelet that declares
+  // this (sorted, known names); older ones drop the field and speak SPDY, which we serve too.
+  declaredFeatures: ["ExtendWebSocketsToKubelet"],
   nodeInfo: {
     architecture: "amd64",
     operatingSystem: "linux",

@@ -31,6 +31,15 @@ import { SandboxError } from "./sandboxError.ts"
 import { makeVirtualNode, type VirtualNode } from "./virtualNode.ts"
 import { startWebhookService } from "./webhookService.ts"
 
+/** kubeadm's `kube-apiserver-kubelet-api-admin` binding, for the API server's kubelet-client certificate. */
+export const kubeletApiAdminBinding = {
+  apiVersion: "rbac.authorization.k8s.io/v1",
+  kind: "ClusterRoleBinding",
+  metadata: { name: "kube-apiserver-kubelet-api-admin" },
+  roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:kubelet-api-admin" },
+  subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "kube-apiserver-kubelet-client" }]
+}
+
 /** The ServiceAccount the product runs as (k8s/serviceaccount.yaml). */
 export const PRODUCT_SERVICE_ACCOUNT = { namespace: "kube-system", name: "eci-virtual-node" } as const
 
@@ -260,6 +269,9 @@ export const make = (options: SandboxOptions = {}): Effect.Effect<SandboxInfo, S
       dnsNames: ["localhost", nodeName]
     })
     const kubeletTls = { certPath: serving.certPath, keyPath: serving.keyPath, clientCaPath: cp.caCertPath }
+    // As kubeadm binds it at bootstrap: the API server's kubelet client may use the whole kubelet
+    // API (logs, exec, stats), which our kubelet API authorises through SubjectAccessReview.
+    yield* applyObject(cp, kubeletApiAdminBinding)
     for (const object of options.manifests ?? []) yield* applyObject(cp, object)
     yield* Effect.logInfo(`sandbox manifests applied (${yield* elapsed})`)
 
