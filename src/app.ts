@@ -12,6 +12,7 @@ import { loggingLayer } from "./observability/logging.ts"
 import { MetricsServerLive } from "./observability/metricsServer.ts"
 import { runPodController } from "./pods/podController.ts"
 import type { NodeContext } from "./translate/resolved.ts"
+import { runImageCacheController } from "./imagecache/controller.ts"
 import { KubeletServerLive } from "./kubelet/server.ts"
 import { ProfileWatcher } from "./webhook/profileWatcher.ts"
 import { WebhookServerLive } from "./webhook/server.ts"
@@ -39,8 +40,10 @@ export const nodeContext = (config: AppConfig): NodeContext => ({
 })
 
 /**
- * What only the leader runs: the node (registration, heartbeats, honest health) and the pods. A
- * standby keeps serving the webhook and waits.
+ * What only the leader runs: the node (registration, heartbeats, honest health), the pods and the
+ * ImageCaches. A standby keeps serving the webhook and the kubelet API and waits. (ImageCaches are
+ * cluster-scoped: with several virtual nodes, each node's leader runs a copy; the copies agree —
+ * status writes are guarded by resourceVersion — at the cost of some duplicate calls.)
  */
 const leaderWork = (config: AppConfig) =>
   Effect.gen(function*() {
@@ -49,7 +52,8 @@ const leaderWork = (config: AppConfig) =>
     yield* Effect.all([
       runHealthCheck(health),
       runNodeController(nodeIdentity(config), health),
-      runPodController({ node: nodeContext(config), profileDefaults: profiles.defaults })
+      runPodController({ node: nodeContext(config), profileDefaults: profiles.defaults }),
+      runImageCacheController({ node: nodeContext(config), profileDefaults: profiles.defaults })
     ], { concurrency: "unbounded", discard: true })
   }).pipe(Effect.scoped)
 

@@ -27,7 +27,7 @@ export const describeGroupsByIds = (
     const unique = [...new Set(ids)]
     const pages = yield* Effect.forEach(
       chunks(unique, describeBatchSize),
-      (batch) => eci.call("DescribeContainerGroups", { ContainerGroupIds: JSON.stringify(batch), Limit: describeBatchSize }),
+      (batch) => eci.call("DescribeContainerGroups", { ContainerGroupIds: JSON.stringify(batch), Limit: describeBatchSize, WithEvent: true }),
       { concurrency: options.concurrency ?? 4 }
     )
     return pages.flatMap((page) => page.ContainerGroups ?? [])
@@ -46,6 +46,8 @@ export const listGroupsByTags = (
       const page = yield* eci.call("DescribeContainerGroups", {
         Tag,
         Limit: describeBatchSize,
+        // Events are what pod Events, OOM and NoStock reasons and the matched image cache come from.
+        WithEvent: true,
         ...(nextToken === undefined ? {} : { NextToken: nextToken })
       })
       out.push(...(page.ContainerGroups ?? []))

@@ -13,6 +13,7 @@ import type {
   V1TokenReviewStatus
 } from "@kubernetes/client-node"
 import { Context, type Effect, Schema, type Stream } from "effect"
+import type { ImageCache, ImageCacheWatchEvent } from "./imageCache.ts"
 
 /** The API server said 404. */
 export class KubeNotFound extends Schema.TaggedError<KubeNotFound>()("KubeNotFound", {
@@ -120,4 +121,21 @@ export class Kube extends Context.Service<Kube, {
     name: string,
     patch: unknown
   ) => Effect.Effect<V1MutatingWebhookConfiguration, KubeError>
+
+  /**
+   * ImageCaches (eci.alibabacloud.com/v1, cluster-scoped; imageCache.ts). Custom resources take no
+   * strategic merge patch: both patches are RFC 7386 merge patches, and a `metadata.resourceVersion`
+   * in the patch is a precondition (merge patches replace lists such as `finalizers` whole).
+   */
+  readonly watchImageCaches: Stream.Stream<ImageCacheWatchEvent, KubeError>
+  readonly listImageCaches: Effect.Effect<ReadonlyArray<ImageCache>, KubeError>
+  readonly getImageCache: (name: string) => Effect.Effect<ImageCache, KubeError>
+  /** `status` is ignored (status subresource); the spec is validated and defaulted by the CRD's schema. */
+  readonly createImageCache: (imageCache: ImageCache) => Effect.Effect<ImageCache, KubeError>
+  /** Metadata and spec; `status` in the patch is ignored. */
+  readonly patchImageCache: (name: string, patch: unknown) => Effect.Effect<ImageCache, KubeError>
+  /** The status subresource: only `status` changes, anything else in the patch is ignored. */
+  readonly patchImageCacheStatus: (name: string, patch: unknown) => Effect.Effect<ImageCache, KubeError>
+  /** With finalizers the object stays, marked with a deletionTimestamp, until the last one is removed. */
+  readonly deleteImageCache: (name: string) => Effect.Effect<void, KubeError>
 }>()("eci-virtual-node/Kube") {}

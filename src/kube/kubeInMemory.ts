@@ -12,8 +12,10 @@ import type {
 import { Context, Effect, Layer, type Schedule, Stream } from "effect"
 import { fromWire, toWire, type Wire } from "./codec.ts"
 import { notFound, staleConflict } from "./errors.ts"
+import type { ImageCache, ImageCacheWatchEvent } from "./imageCache.ts"
 import { addNotReadyTaint, defaultAllocatable, foldStringData, serviceDefaults } from "./inMemory/admission.ts"
 import type { AccessReviewer, TokenReviewer } from "./inMemory/auth.ts"
+import { imageCacheCreate } from "./inMemory/imageCaches.ts"
 import { keepSystemMetadata, podCreateDefaults } from "./inMemory/pods.ts"
 import { type KubeFaults, makeServer } from "./inMemory/server.ts"
 import { invalid, keyOf, meta, normalizeWire, type Resource, resourceInfo, tx } from "./inMemory/store.ts"
@@ -86,6 +88,7 @@ export const KubeInMemory = (options: KubeInMemoryOptions = {}): Layer.Layer<Kub
       auth,
       create,
       decode,
+      deleteCustom,
       deletePod,
       get,
       now,
@@ -236,7 +239,17 @@ export const KubeInMemory = (options: KubeInMemoryOptions = {}): Layer.Layer<Kub
 
       getMutatingWebhookConfiguration: (name) => get("mutatingwebhookconfigurations", undefined, name),
       patchMutatingWebhookConfiguration: (name, body) =>
-        patch("mutatingwebhookconfigurations", undefined, name, body, "strategic", "object", "patchMutatingWebhookConfiguration")
+        patch("mutatingwebhookconfigurations", undefined, name, body, "strategic", "object", "patchMutatingWebhookConfiguration"),
+
+      watchImageCaches: listWatch(source<ImageCache>("imagecaches", () => true), retry).pipe(
+        Stream.map((e): ImageCacheWatchEvent => e.type === "Snapshot" ? { type: "Snapshot", imageCaches: e.items } : { type: e.type, imageCache: e.object })
+      ),
+      listImageCaches: read(tx(() => store.list("imagecaches").map((o) => decode<ImageCache>("imagecaches", o)))),
+      getImageCache: (name) => get("imagecaches", undefined, name),
+      createImageCache: (imageCache) => create("imagecaches", imageCache, "createImageCache", imageCacheCreate),
+      patchImageCache: (name, body) => patch("imagecaches", undefined, name, body, "merge", "object", "patchImageCache"),
+      patchImageCacheStatus: (name, body) => patch("imagecaches", undefined, name, body, "merge", "status", "patchImageCacheStatus"),
+      deleteImageCache: (name) => deleteCustom("imagecaches", name)
     })
 
     const admin = KubeInMemoryAdmin.of({

@@ -5,6 +5,7 @@ import {
   type ConfigurationOptions,
   CoordinationV1Api,
   CoreV1Api,
+  CustomObjectsApi,
   KubeConfig,
   Observable,
   type ObservableMiddleware,
@@ -17,6 +18,7 @@ import {
 } from "@kubernetes/client-node"
 import { Duration, Effect, Layer, Stream } from "effect"
 import { type CallTarget, fromClientError } from "./errors.ts"
+import { decodeImageCache, IMAGE_CACHE_API, type ImageCacheWatchEvent } from "./imageCache.ts"
 import { Kube, KubeApiError, type KubeError, type PatchType, type PodWatchEvent } from "./Kube.ts"
 import { defaultKubeRateLimit, makeKubeRateLimiter } from "./rateLimit.ts"
 import { watchFrom } from "./liveWatch.ts"
@@ -90,6 +92,9 @@ export const KubeLive = (options: KubeLiveOptions = {}): Layer.Layer<Kube, KubeA
       const authn = kc.makeApiClient(AuthenticationV1Api)
       const authz = kc.makeApiClient(AuthorizationV1Api)
       const admission = kc.makeApiClient(AdmissionregistrationV1Api)
+      const custom = kc.makeApiClient(CustomObjectsApi)
+      const imageCaches = { group: IMAGE_CACHE_API.group, version: IMAGE_CACHE_API.version, plural: IMAGE_CACHE_API.plural }
+      const imageCacheTarget = (operation: string, name: string): CallTarget => ({ operation, kind: IMAGE_CACHE_API.plural, name })
       const watcher = new Watch(kc)
       const limited = yield* makeKubeRateLimiter({
         qps: options.qps ?? defaultKubeRateLimit.qps,
@@ -327,7 +332,55 @@ export const KubeLive = (options: KubeLiveOptions = {}): Layer.Layer<Kube, KubeA
             { operation: "patchMutatingWebhookConfiguration", kind: "mutatingwebhookconfigurations", name },
             (o) => admission.patchMutatingWebhookConfiguration({ name, body: patch }, o),
             "strategic"
+          ),
+
+        // CustomObjectsApi answers plain JSON (`any`): decodeImageCache gives it the Kube service's shape.
+        watchImageCaches: listWatch(
+          source<unknown>(
+            call(imageCacheTarget("watchImageCaches", ""), (o) => custom.listClusterCustomObject(imageCaches, o) as Promise<ListResult<unknown>>),
+            `/apis/${IMAGE_CACHE_API.group}/${IMAGE_CACHE_API.version}/${IMAGE_CACHE_API.plural}`,
+            {},
+            IMAGE_CACHE_API.kind,
+            imageCacheTarget("watchImageCaches", "")
           )
+        ).pipe(
+          Stream.map((e): ImageCacheWatchEvent =>
+            e.type === "Snapshot"
+              ? { type: "Snapshot", imageCaches: e.items.map(decodeImageCache) }
+              : { type: e.type, imageCache: decodeImageCache(e.object) }
+          )
+        ),
+        listImageCaches: call(
+          imageCacheTarget("listImageCaches", ""),
+          (o) => custom.listClusterCustomObject(imageCaches, o) as Promise<ListResult<unknown>>
+        ).pipe(Effect.map((l) => l.items.map(decodeImageCache))),
+        getImageCache: (name) =>
+          call(imageCacheTarget("getImageCache", name), (o) => custom.getClusterCustomObject({ ...imageCaches, name }, o))
+            .pipe(Effect.map(decodeImageCache)),
+        createImageCache: (imageCache) =>
+          call(
+            imageCacheTarget("createImageCache", imageCache.metadata?.name ?? ""),
+            (o) =>
+              custom.createClusterCustomObject({
+                ...imageCaches,
+                body: { ...imageCache, apiVersion: IMAGE_CACHE_API.apiVersion, kind: IMAGE_CACHE_API.kind }
+              }, o)
+          ).pipe(Effect.map(decodeImageCache)),
+        patchImageCache: (name, patch) =>
+          call(
+            imageCacheTarget("patchImageCache", name),
+            (o) => custom.patchClusterCustomObject({ ...imageCaches, name, body: patch }, o),
+            "merge"
+          ).pipe(Effect.map(decodeImageCache)),
+        patchImageCacheStatus: (name, patch) =>
+          call(
+            imageCacheTarget("patchImageCacheStatus", name),
+            (o) => custom.patchClusterCustomObjectStatus({ ...imageCaches, name, body: patch }, o),
+            "merge"
+          ).pipe(Effect.map(decodeImageCache)),
+        deleteImageCache: (name) =>
+          call(imageCacheTarget("deleteImageCache", name), (o) => custom.deleteClusterCustomObject({ ...imageCaches, name }, o))
+            .pipe(Effect.asVoid)
       })
     })
   )

@@ -6,6 +6,7 @@ import { listGroupsByTags, type ContainerGroup } from "../eci/queries.ts"
 import { randomUuid } from "../common/uuid.ts"
 import { Kube } from "../kube/Kube.ts"
 import { done, makeWorkQueue, requeueAfter, type ReconcileOutcome } from "../queue/workQueue.ts"
+import { resolveImageCacheAnnotation, withImageCache } from "../imagecache/podAnnotation.ts"
 import { IDENTITY_TAGS } from "../translate/identity.ts"
 import { podToEci } from "../translate/podToEci.ts"
 import type { NodeContext } from "../translate/resolved.ts"
@@ -145,7 +146,10 @@ export const runPodController = (options: PodControllerOptions) =>
       Effect.gen(function*() {
         const uid = pod.metadata?.uid ?? ""
         const context = options.profileDefaults === undefined ? node : withProfile(node, yield* options.profileDefaults)
-        const { resolved, notFound } = yield* resolveReferences(pod, context, clientToken)
+        // An ImageCache named on the pod becomes its cache id; one that is not Ready is skipped with an Event.
+        const imageCache = yield* resolveImageCacheAnnotation(pod)
+        if (imageCache._tag === "Skip") yield* record(pod, "Warning", imageCache.reason, imageCache.message)
+        const { resolved, notFound } = yield* resolveReferences(withImageCache(pod, imageCache), context, clientToken)
         const translation = podToEci(resolved)
         for (const w of translation.warnings) yield* record(pod, "Warning", w.code, `${w.field}: ${w.message}`)
         if (pod.metadata?.annotations?.["k8s.aliyun.com/eci-reschedule-enable"] !== undefined) {

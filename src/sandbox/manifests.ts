@@ -58,7 +58,7 @@ export const productManifests = (cp: ControlPlaneInfo) =>
   })
 
 /** What runs the product inside a cluster; the sandbox runs it as a local process instead. */
-const IN_CLUSTER_ONLY = new Set(["Deployment", "Service"])
+const IN_CLUSTER_ONLY = new Set(["Deployment", "Service", "PodDisruptionBudget"])
 
 /**
  * Everything k8s/ installs except the Deployment, its Service and the webhook configuration (see

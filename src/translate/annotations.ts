@@ -115,7 +115,8 @@ export const CONTROLLER_ANNOTATIONS: Readonly<Record<string, string>> = {
   [`${P}eci-fail-strategy`]: "what to do when creation fails (fail-back | fail-over | fail-fast)",
   [`${P}pod-fail-on-create-err`]: "mark the pod Failed instead of Pending after create retries",
   [`${P}eci-reschedule-enable`]: "reschedule on failure",
-  [`${P}eci-spot-release-strategy`]: "api-evict: evict the pod on SpotToBeReleased"
+  [`${P}eci-spot-release-strategy`]: "api-evict: evict the pod on SpotToBeReleased",
+  [`${P}eci-image-cache-name`]: "an ImageCache resource whose cache the pod starts from (its ImageSnapshotId)"
 }
 
 /** Annotations the virtual node writes back (§5.5); never warned about as unknown input. */

@@ -17,6 +17,7 @@ import {
 } from "@kubernetes/client-node"
 import { type Cause, Context, Duration, Effect, type Layer, Queue, Stream } from "effect"
 import { Kube, type KubeError, type PodWatchEvent } from "../../src/kube/Kube.ts"
+import { imageCacheContract } from "./imageCacheContract.ts"
 
 /** Fixtures the suite needs that the Kube service (a kubelet's view) cannot create. */
 export class ContractAdmin extends Context.Service<ContractAdmin, {
@@ -579,6 +580,8 @@ export const kubeContract = (
         assert.strictEqual(b?.clientConfig.url, "https://127.0.0.1:9/never")
         assert.isUndefined(patched.webhooks?.find((w) => w.name === "a.contract.example")?.clientConfig.caBundle)
       }))
+
+    imageCacheContract(it, { subscribe, failureOf })
 
     options.extraTests?.(it)
   })

@@ -12,8 +12,10 @@ import {
   strategicMerge
 } from "../strategicMerge.ts"
 import { type ListWatchSource, listWatch } from "../watch.ts"
+import { decodeImageCache } from "../imageCache.ts"
 import { defaultAllocatable } from "./admission.ts"
 import { makeAuth } from "./auth.ts"
+import { decideCustomDelete, imageCacheUpdate } from "./imageCaches.ts"
 import { checkPatchPrecondition, checkPodSpecUpdate, decidePodDelete, keepSystemMetadata, readyToRemove } from "./pods.ts"
 import { formatTime, invalid, keyOf, makeStore, meta, normalizeWire, type Resource, resourceInfo, tx } from "./store.ts"
 
@@ -45,7 +47,9 @@ const modelOf: Record<Resource, string> = {
   configmaps: "V1ConfigMap",
   serviceaccounts: "V1ServiceAccount",
   services: "V1Service",
-  mutatingwebhookconfigurations: "V1MutatingWebhookConfiguration"
+  mutatingwebhookconfigurations: "V1MutatingWebhookConfiguration",
+  // No client-node model: the JSON stays as it is, metadata decoded by decodeImageCache.
+  imagecaches: "ImageCache"
 }
 const strategiesOf: Partial<Record<Resource, PatchStrategies>> = {
   pods: podStrategies,
@@ -66,7 +70,8 @@ export const makeServer = (options: ServerOptions) => {
   const auth = makeAuth(options.apiAudiences)
   let faults: KubeFaults = options.faults
   const now = Effect.clockWith((clock) => Effect.sync(() => clock.currentTimeMillisUnsafe()))
-  const decode = <A>(resource: Resource, o: Wire): A => fromWire<A>(modelOf[resource], structuredClone(o))
+  const decode = <A>(resource: Resource, o: Wire): A =>
+    resource === "imagecaches" ? decodeImageCache(o) as A : fromWire<A>(modelOf[resource], structuredClone(o))
 
   const latency = Effect.suspend(() => {
     const l = faults.latency
@@ -158,6 +163,13 @@ export const makeServer = (options: ServerOptions) => {
         const merged = type === "merge"
           ? jsonMergePatch(current, p) as Wire
           : strategicMerge(current, p, strategiesOf[resource] ?? defaultStrategies)
+        if (resource === "imagecaches") {
+          // A custom resource: the JSON is stored as sent (no time truncation outside metadata).
+          const withSystem = keepSystemMetadata(current, merged)
+          const next = imageCacheUpdate(current, { ...withSystem, metadata: normalizeWire(withSystem["metadata"], operation) }, part)
+          const stored = store.update(resource, key, next)
+          return decode<A>(resource, readyToRemove(stored) ? store.remove(resource, key) : stored)
+        }
         // The status subresource keeps the spec and the main resource keeps the status. Neither
         // resets labels or annotations: pods/status and nodes/status predate ResetObjectMetaForStatus.
         const kept = part === "status" ? "spec" : "status"
@@ -204,6 +216,21 @@ export const makeServer = (options: ServerOptions) => {
       )
     })
 
+  /** DELETE of a custom resource (finalizers hold it; no grace period). */
+  const deleteCustom = (resource: Resource, name: string) =>
+    Effect.gen(function*() {
+      const millis = yield* now
+      return yield* write(
+        resource,
+        name,
+        tx(() => {
+          const decision = decideCustomDelete(store.getOrFail(resource, name, name), millis)
+          if (decision._tag === "Remove") store.remove(resource, name)
+          else if (decision._tag === "MarkDeleting") store.update(resource, name, decision.object)
+        })
+      )
+    })
+
   /** The list+watch pair the shared reflector (`listWatch`) resumes over, with drop injection. */
   const source = <A>(resource: Resource, matches: (o: Wire) => boolean): ListWatchSource<A> => ({
     list: read(tx(() => ({
@@ -243,6 +270,7 @@ export const makeServer = (options: ServerOptions) => {
     put,
     remove,
     deletePod,
+    deleteCustom,
     source,
     watchNamed,
     serviceAccountUid,

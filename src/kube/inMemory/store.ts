@@ -17,6 +17,7 @@ export type Resource =
   | "serviceaccounts"
   | "services"
   | "mutatingwebhookconfigurations"
+  | "imagecaches"
 
 /** apiVersion/kind stamped on stored objects, and whether the resource lives in a namespace. */
 export const resourceInfo: Record<Resource, { readonly apiVersion: string; readonly kind: string; readonly namespaced: boolean }> = {
@@ -29,7 +30,8 @@ export const resourceInfo: Record<Resource, { readonly apiVersion: string; reado
   configmaps: { apiVersion: "v1", kind: "ConfigMap", namespaced: true },
   serviceaccounts: { apiVersion: "v1", kind: "ServiceAccount", namespaced: true },
   services: { apiVersion: "v1", kind: "Service", namespaced: true },
-  mutatingwebhookconfigurations: { apiVersion: "admissionregistration.k8s.io/v1", kind: "MutatingWebhookConfiguration", namespaced: false }
+  mutatingwebhookconfigurations: { apiVersion: "admissionregistration.k8s.io/v1", kind: "MutatingWebhookConfiguration", namespaced: false },
+  imagecaches: { apiVersion: "eci.alibabacloud.com/v1", kind: "ImageCache", namespaced: false }
 }
 
 /** One committed change; `object` is what a watch delivers (for a deletion: the last state at the deletion's RV). */
