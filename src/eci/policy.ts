@@ -113,8 +113,18 @@ const bucketOptions = (action: EciAction, quota: ActionQuota) => {
  * Builds the Eci service over a transport. The buckets live in the returned service (each policy has
  * its own in-memory limiter store), so build it once per process and share it.
  */
+/**
+ * The client-side quota per action, per minute: with `eci_calls_total` it gives the share of the
+ * quota in use (`rate(eci_calls_total[1m]) * 60 / eci_quota_per_minute`).
+ */
+export const quotaPerMinute = Metric.gauge("eci_quota_per_minute", { description: "client-side ECI quota per action, calls per minute" })
+
 export const makePolicy = (transport: EciTransport, options: EciPolicyOptions): Effect.Effect<typeof Eci.Service> =>
   Effect.gen(function*() {
+    for (const action of Object.keys(documentedQuotas) as Array<EciAction>) {
+      const quota = options.quotas?.[action] ?? documentedQuotas[action]
+      yield* Metric.update(Metric.withAttributes(quotaPerMinute, { action }), quota.perSecond * 60)
+    }
     for (const [action, quota] of Object.entries(options.quotas ?? {})) {
       if (quota !== undefined && !(quota.perSecond > 0 && quota.burst >= 1)) {
         return yield* Effect.die(
