@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm start [-- [--replicas <n>] [--metrics-server] [--profile realistic|fast] [--seed <s>] [-- <product flags>]]`
+ * `npm start [-- [--replicas <n>] [--metrics-server=false] [--profile realistic|fast] [--seed <s>] [-- <product flags>]]`
  *
  * The product working with no cloud account: a local control plane, the ECI simulator and the
  * virtual node (sandbox.ts) in `.sandbox/` of the checkout, until Ctrl-C. Writes the admin kubeconfig
@@ -45,7 +45,7 @@ const command = Command.make(
   "sandbox",
   {
     replicas: Flag.Int("replicas").pipe(Flag.withDescription("virtual-node replicas (0: control plane and simulator only; 2: HA)"), Flag.withDefault(1)),
-    metricsServer: Flag.Boolean("metrics-server").pipe(Flag.withDescription("also run metrics-server (kubectl top)"), Flag.withDefault(false)),
+    metricsServer: Flag.Boolean("metrics-server").pipe(Flag.withDescription("run metrics-server, for kubectl top (default on; --metrics-server=false to skip)"), Flag.withDefault(true)),
     profile: Flag.Literals("profile", ["realistic", "fast"]).pipe(
       Flag.withDescription("simulator timing: realistic (ECI's seconds) or fast (~100 ms)"),
       Flag.withDefault("realistic" as const)
@@ -131,6 +131,8 @@ const command = Command.make(
         `  ${k} run web --image nginx -l eci=true`,
         `  ${k} get pods -o wide`,
         `  ${k} logs web`,
+        `  ${k} exec web -- echo hi`,
+        ...(flags.metricsServer ? [`  ${k} top pod web                      # once metrics-server has scraped (about a minute)`] : []),
         `  ${k} delete pod web`,
         `  curl -s ${sb.eci.url}/admin/instances            # the simulated cloud's container groups`,
         `  curl -s -X PUT ${sb.eci.url}/admin/faults/CreateContainerGroup -d '{"errorRate":0.3,"errorCode":"ServiceUnavailable"}'`,
