@@ -3,6 +3,7 @@ import type { AppConfig } from "./config/Config.ts"
 import { AppConfigService } from "./config/Config.ts"
 import { credentialsLayer } from "./credentials/layer.ts"
 import { EciLive } from "./eci/eciLive.ts"
+import { scaledQuotas } from "./eci/policy.ts"
 import { KubeLive } from "./kube/kubeLive.ts"
 import { runHealthCheck } from "./node/health.ts"
 import { runWithLeaderElection } from "./node/leaderElection.ts"
@@ -81,7 +82,8 @@ export const appLayer = (config: AppConfig) => {
     protocol: config.eciProtocol === "http" ? "HTTP" : "HTTPS",
     connectTimeout: Duration.seconds(config.eciTimeoutSeconds),
     readTimeout: Duration.seconds(config.eciTimeoutSeconds),
-    attemptTimeout: Duration.seconds(config.eciTimeoutSeconds + 5)
+    attemptTimeout: Duration.seconds(config.eciTimeoutSeconds + 5),
+    ...(config.eciQuotaMultiplier === 1 ? {} : { quotas: scaledQuotas(config.eciQuotaMultiplier) })
   })
   const services = Layer.mergeAll(
     eci.pipe(Layer.provideMerge(credentials)),

@@ -12,6 +12,7 @@ export interface AppConfig {
   readonly eciEndpoint: string
   readonly eciProtocol: "https" | "http"
   readonly eciTimeoutSeconds: number
+  readonly eciQuotaMultiplier: number
   readonly credentialsProvider: "secret" | "env" | "chain"
   readonly credentialsSecret: { readonly namespace: string; readonly name: string }
   readonly accessKeyId: string | undefined
@@ -200,6 +201,7 @@ const assemble = (v: Record<string, unknown>): AppConfig => {
     eciEndpoint: opt("eciEndpoint") ?? `eci-vpc.${region}.aliyuncs.com`,
     eciProtocol: v["eciProtocol"] as AppConfig["eciProtocol"],
     eciTimeoutSeconds: v["eciTimeoutSeconds"] as number,
+    eciQuotaMultiplier: v["eciQuotaMultiplier"] as number,
     credentialsProvider: v["credentialsProvider"] as AppConfig["credentialsProvider"],
     credentialsSecret: { namespace: secretNamespace, name: secretName },
     accessKeyId: opt("accessKeyId"),

@@ -50,6 +50,7 @@ export const settings: ReadonlyArray<Setting> = [
   // ECI endpoint and client
   s("eciEndpoint", "eci-endpoint", ["ECI_ENDPOINT"], str, undefined, "ECI API endpoint (default eci-vpc.<region>.aliyuncs.com), host[:port]"),
   s("eciProtocol", "eci-protocol", ["ECI_PROTOCOL"], { _tag: "enum", values: ["https", "http"] }, "https", "protocol to the ECI endpoint (http only for the simulator)"),
+  s("eciQuotaMultiplier", "eci-quota-multiplier", ["ECI_QUOTA_MULTIPLIER"], { _tag: "number", min: 0.01 }, "1", "scales the client-side ECI quotas (ECI's documented per-minute limits): above 1 for an account whose quotas were raised, below 1 when several processes share one account"),
   s("eciTimeoutSeconds", "eci-timeout", ["ECI_TIMEOUT_SECONDS"], { _tag: "seconds", min: 1 }, "10", "per-attempt timeout of an ECI call, seconds (both SDK timeouts)"),
   // Credentials
   s("credentialsProvider", "credentials-provider", ["ECI_CREDENTIALS_PROVIDER"], { _tag: "enum", values: ["secret", "env", "chain"] }, "secret", "where the access key comes from: the Secret (watched; rotation without restart), the environment, or the Alibaba default chain (RAM role, OIDC/RRSA, credentials URI)"),

@@ -44,6 +44,12 @@ export const documentedQuotas: { readonly [A in EciAction]: ActionQuota } = {
   DeleteImageCache: perMinute(200)
 }
 
+/** The documented quotas times `factor` (an account with raised quotas, or several processes sharing one). */
+export const scaledQuotas = (factor: number): { readonly [A in EciAction]: ActionQuota } =>
+  Object.fromEntries(
+    Object.entries(documentedQuotas).map(([action, q]) => [action, { perSecond: q.perSecond * factor, burst: Math.max(1, q.burst * factor) }])
+  ) as { readonly [A in EciAction]: ActionQuota }
+
 export interface RetryOptions {
   /** Attempts per call, the first included (1 = no retry). */
   readonly maxAttempts: number

@@ -1,9 +1,9 @@
-import { assert, describe, it } from "@effect/vitest"
+import { assert, describe, expect, it } from "@effect/vitest"
 import { Clock, Effect, Exit, Fiber, Logger, Metric, Random } from "effect"
 import { TestClock } from "effect/testing"
 import type { EciAction, EciRequest, EciResponse, EciTransport } from "../../src/eci/Eci.ts"
 import { classifyEciError, type EciError, isRetryable } from "../../src/eci/errors.ts"
-import { callsTotal, documentedQuotas, makePolicy, retriesTotal, throttlesTotal } from "../../src/eci/policy.ts"
+import { callsTotal, documentedQuotas, makePolicy, retriesTotal, scaledQuotas, throttlesTotal } from "../../src/eci/policy.ts"
 
 // A scripted transport: each attempt takes the next outcome (the last one repeats) and is recorded
 // with its virtual time and request.
@@ -262,4 +262,13 @@ describe("ECI client policy", () => {
       assert.strictEqual(ok.count, 1)
       assert.strictEqual(server.count, 1)
     }).pipe(Random.withSeed(2), isolatedMetrics))
+})
+
+describe("scaled quotas (--eci-quota-multiplier)", () => {
+  it("multiplies every action's rate and burst, keeping a burst of at least one", () => {
+    const doubled = scaledQuotas(2)
+    expect(doubled.CreateContainerGroup.perSecond).toBeCloseTo(documentedQuotas.CreateContainerGroup.perSecond * 2)
+    expect(doubled.CreateContainerGroup.burst).toBe(documentedQuotas.CreateContainerGroup.burst * 2)
+    expect(scaledQuotas(0.001).DescribeContainerLog.burst).toBe(1)
+  })
 })
