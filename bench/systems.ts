@@ -57,6 +57,8 @@ export interface SystemContext {
   readonly workDir: string
   /** ours: NODE_OPTIONS for the product (e.g. `--cpu-prof --cpu-prof-dir=…`, `--max-old-space-size=…`). */
   readonly nodeOptions?: string
+  /** ours: flags appended after the production ones (the last occurrence of a flag wins). */
+  readonly oursArgs?: ReadonlyArray<string>
 }
 
 const fail = (what: string, message: string) => new Error(`${what}: ${message}`)
@@ -159,7 +161,8 @@ const startOurs = (ctx: SystemContext, nodeName: string, profile: BenchProfile):
         "--pod-name", `${nodeName}-0`,
         // Capacity only (as for the peers); everything else at its production default.
         "--node-cpu", CAPACITY.cpu, "--node-memory", CAPACITY.memory, "--node-pods", CAPACITY.pods,
-        "--log-format", "json", "--log-level", "info"
+        "--log-format", "json", "--log-level", "info",
+        ...(ctx.oursArgs ?? [])
       ]
     })
     yield* orDie(vn.start())
