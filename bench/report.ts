@@ -157,8 +157,9 @@ export const checkTargets = (runs: ReadonlyArray<RunResult>, rate = 100): Array<
     measured: d === undefined ? "not measured" : `${d.toFixed(2)} at ${pop ?? "?"} pods`,
     met: d === undefined ? undefined : d <= 6 && (pop ?? 0) >= 5000 ? true : d <= 6 ? undefined : false
   })
-  const rss = oursZero === undefined ? undefined : m(oursZero, (r) => r.peakRssBytes)
-  const popZ = oursZero === undefined ? undefined : m(oursZero, (r) => r.hold.population)
+  const rssCol = oursZero ?? oursQuota
+  const rss = rssCol === undefined ? undefined : m(rssCol, (r) => r.peakRssBytes)
+  const popZ = rssCol === undefined ? undefined : m(rssCol, (r) => r.hold.population)
   out.push({
     target: "RSS ≤ 256 MB at 10,000 pods",
     measured: rss === undefined ? "not measured" : `${(rss / 1048576).toFixed(0)} MB peak (steady population ${popZ ?? "?"})`,

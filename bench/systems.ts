@@ -69,17 +69,12 @@ const orDie = <A, E extends { readonly message: string }, R>(e: Effect.Effect<A,
  * Grants the bench adds on top of k8s/rbac.yaml because the product needs them and the shipped RBAC
  * lacks them today (reported; remove each once k8s/rbac.yaml has it). Recorded in the results JSON.
  */
-export const RBAC_WORKAROUNDS: ReadonlyArray<string> = [
-  "services get/list/watch (cluster-wide): src/pods/references.ts reads default/kubernetes for the pods' KUBERNETES_SERVICE_* env"
-]
+export const RBAC_WORKAROUNDS: ReadonlyArray<string> = []
 
 /** One-time setup: the product's RBAC (plus RBAC_WORKAROUNDS), and the peers' ServiceAccounts with cluster-admin. */
 export const prepareCluster = (cp: ControlPlaneInfo) =>
   orDie(Effect.gen(function*() {
     yield* applyProductRbac(cp)
-    const sa = `${PRODUCT_SERVICE_ACCOUNT.namespace}:${PRODUCT_SERVICE_ACCOUNT.name}`
-    yield* cp.kubectlOk(["create", "clusterrole", "bench-product-workaround", "--verb=get,list,watch", "--resource=services"])
-    yield* cp.kubectlOk(["create", "clusterrolebinding", "bench-product-workaround", "--clusterrole=bench-product-workaround", `--serviceaccount=${sa}`])
     for (const s of ["vk-mock", "kwok"] as const) {
       const { namespace, name } = PEER_ACCOUNTS[s]
       yield* cp.kubectlOk(["-n", namespace, "create", "serviceaccount", name])
