@@ -33,25 +33,39 @@ export const describeGroupsByIds = (
     return pages.flatMap((page) => page.ContainerGroups ?? [])
   })
 
+/**
+ * Follows ECI's `NextToken` paging (DescribeContainerGroups, DescribeImageCaches): `fetch` gets the
+ * token of the page to read (undefined for the first) and answers that page's items and next token.
+ */
+export const allPages = <A>(
+  fetch: (nextToken: string | undefined) => Effect.Effect<{ readonly items: ReadonlyArray<A>; readonly nextToken?: string | undefined }, EciError, Eci>
+): Effect.Effect<ReadonlyArray<A>, EciError, Eci> =>
+  Effect.gen(function*() {
+    const out: Array<A> = []
+    let nextToken: string | undefined
+    do {
+      const page = yield* fetch(nextToken)
+      out.push(...page.items)
+      nextToken = page.nextToken === undefined || page.nextToken === "" ? undefined : page.nextToken
+    } while (nextToken !== undefined)
+    return out
+  })
+
+/** ECI's tag filter for a map of tags. */
+export const tagFilter = (tags: Readonly<Record<string, string>>) => Object.entries(tags).map(([Key, Value]) => ({ Key, Value }))
+
 /** Every group carrying all these tags, following NextToken page by page (20 a page). */
 export const listGroupsByTags = (
   tags: Readonly<Record<string, string>>
 ): Effect.Effect<ReadonlyArray<ContainerGroup>, EciError, Eci> =>
-  Effect.gen(function*() {
-    const eci = yield* Eci
-    const Tag = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }))
-    const out: Array<ContainerGroup> = []
-    let nextToken: string | undefined
-    do {
-      const page = yield* eci.call("DescribeContainerGroups", {
-        Tag,
+  Eci.use((eci) =>
+    allPages((nextToken) =>
+      eci.call("DescribeContainerGroups", {
+        Tag: tagFilter(tags),
         Limit: describeBatchSize,
         // Events are what pod Events, OOM and NoStock reasons and the matched image cache come from.
         WithEvent: true,
         ...(nextToken === undefined ? {} : { NextToken: nextToken })
-      })
-      out.push(...(page.ContainerGroups ?? []))
-      nextToken = page.NextToken === undefined || page.NextToken === "" ? undefined : page.NextToken
-    } while (nextToken !== undefined)
-    return out
-  })
+      }).pipe(Effect.map((page) => ({ items: page.ContainerGroups ?? [], nextToken: page.NextToken })))
+    )
+  )

@@ -1,5 +1,6 @@
 import { Effect } from "effect"
 import { Eci } from "../eci/Eci.ts"
+import { allPages, tagFilter } from "../eci/queries.ts"
 import type { EciError } from "../eci/errors.ts"
 import type { CacheView } from "./identity.ts"
 
@@ -12,22 +13,15 @@ export const PAGE_SIZE = 100
 
 /** Every cache carrying all these tags, page by page. */
 export const listCachesByTags = (tags: Readonly<Record<string, string>>): Effect.Effect<ReadonlyArray<CacheView>, EciError, Eci> =>
-  Effect.gen(function*() {
-    const eci = yield* Eci
-    const Tag = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }))
-    const out: Array<CacheView> = []
-    let nextToken: string | undefined
-    do {
-      const page = yield* eci.call("DescribeImageCaches", {
-        Tag,
+  Eci.use((eci) =>
+    allPages((nextToken) =>
+      eci.call("DescribeImageCaches", {
+        Tag: tagFilter(tags),
         Limit: PAGE_SIZE,
         ...(nextToken === undefined ? {} : { NextToken: nextToken })
-      })
-      out.push(...(page.ImageCaches ?? []))
-      nextToken = page.NextToken === undefined || page.NextToken === "" ? undefined : page.NextToken
-    } while (nextToken !== undefined)
-    return out
-  })
+      }).pipe(Effect.map((page) => ({ items: page.ImageCaches ?? [], nextToken: page.NextToken })))
+    )
+  )
 
 /** The cache with this id, or undefined when ECI no longer has it (DescribeImageCaches omits unknown ids). */
 export const describeCache = (id: string): Effect.Effect<CacheView | undefined, EciError, Eci> =>
