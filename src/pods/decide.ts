@@ -17,16 +17,22 @@ import { WRITE_BACK, writeBackAnnotations } from "../translate/writeBack.ts"
  * 3. A live pod with a group: write status, write-back annotations, ECI events, image updates.
  *    A group that could not be scheduled (NoStock…) is retried elsewhere unless the pod says
  *    `eci-fail-strategy: fail-fast`.
- * 4. A live pod without a group: persist a client token first (so a crash cannot create twice), look
- *    for a group with the pod's UID when we cannot prove there is none, then create. A pod whose
- *    group existed and vanished becomes Failed.
+ * 4. A live pod without a group: create it once the group cache has listed every group of the node.
+ *    The create carries a client token — the pod's UID, or the one annotated on the pod when that
+ *    had to be replaced — so a create repeated after a crash or a lost response returns the group
+ *    the first one made instead of a second group: nothing needs writing to the pod first. A pod
+ *    whose group existed and vanished becomes Failed (after a lookup by its UID confirms it).
  */
 export interface Observation {
   readonly pod: V1Pod
   /** The pod's container group as last observed, if any. */
   readonly group: ContainerGroup | undefined
-  /** True when we know for certain that no group carries this pod's UID. */
+  /** True when a lookup by the pod's UID found no group since a group of it was last seen. */
   readonly absenceProven: boolean
+  /** The group cache has completed a full list of the node's groups (so a group missing from it was not made before this process). */
+  readonly groupsListed: boolean
+  /** A create of ours for this pod failed in a way that may still have made the group (a lost response). */
+  readonly createInDoubt: boolean
   /** We already asked ECI to delete this group. */
   readonly deleteIssued: boolean
   /** Keys of the ECI events already turned into Kubernetes Events for this pod. */
@@ -41,7 +47,7 @@ export type Step =
   | { readonly _tag: "ForceDeletePod" }
   | { readonly _tag: "DeleteGroup"; readonly groupId: string }
   | { readonly _tag: "WaitForGroupDeletion"; readonly groupId: string; readonly until: Date }
-  | { readonly _tag: "PersistClientToken" }
+  | { readonly _tag: "WaitForGroupList" }
   | { readonly _tag: "LookupGroup" }
   | { readonly _tag: "CreateGroup"; readonly clientToken: string }
   | { readonly _tag: "RetryElsewhere"; readonly groupId: string; readonly reason: string; readonly message: string }
@@ -56,6 +62,14 @@ export type Step =
 
 const isTerminal = (pod: V1Pod) => pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed"
 const annotation = (pod: V1Pod, key: string) => pod.metadata?.annotations?.[key]
+
+/**
+ * The ClientToken of a pod's create: the pod's UID (≤ 64 characters, unique, stable across restarts
+ * of this process), unless a token is annotated on the pod — written only when the UID's token was
+ * spent on a request that differs from the current one (IdempotentParameterMismatch) or on a group
+ * that has been deleted to retry elsewhere.
+ */
+export const clientTokenOf = (pod: V1Pod): string => annotation(pod, WRITE_BACK.clientToken) ?? pod.metadata?.uid ?? ""
 
 /** What makes one ECI event distinct: a repeat of the same event raises its Count. */
 export const eventKey = (e: ContainerGroupEvent) => `${e.Reason ?? e.Name ?? ""}|${e.FirstTimestamp ?? ""}|${e.Count ?? 1}|${e.Message ?? ""}`
@@ -92,7 +106,8 @@ const deciding = (o: Observation): Step => {
       if (now.getTime() >= until.getTime()) return { _tag: "ForceDeletePod" }
       return { _tag: "WaitForGroupDeletion", groupId, until }
     }
-    const mayHaveGroup = annotation(pod, WRITE_BACK.clientToken) !== undefined || annotation(pod, WRITE_BACK.instanceId) !== undefined
+    const mayHaveGroup = annotation(pod, WRITE_BACK.clientToken) !== undefined || annotation(pod, WRITE_BACK.instanceId) !== undefined ||
+      o.createInDoubt || !o.groupsListed
     if (mayHaveGroup && !o.absenceProven) return { _tag: "LookupGroup" }
     return { _tag: "ForceDeletePod" }
   }
@@ -116,7 +131,8 @@ const deciding = (o: Observation): Step => {
       if (changes.length > 0) return { _tag: "UpdateImages", groupId, containers: changes }
     }
     const status = eciToStatus(pod, group, now)
-    const wanted = writeBackAnnotations(group)
+    // The token stays visible on the pod, as ack-virtual-node's does (it was used before anything was written).
+    const wanted = { ...writeBackAnnotations(group), [WRITE_BACK.clientToken]: clientTokenOf(pod) }
     const annotations = Object.fromEntries(
       Object.entries(wanted).filter(([k, v]) => {
         const current = annotation(pod, k)
@@ -135,10 +151,10 @@ const deciding = (o: Observation): Step => {
   if (annotation(pod, WRITE_BACK.instanceId) !== undefined) {
     return o.absenceProven ? { _tag: "MarkLost", status: lostGroupStatus(pod, now) } : { _tag: "LookupGroup" }
   }
-  const token = annotation(pod, WRITE_BACK.clientToken)
-  if (token === undefined) return { _tag: "PersistClientToken" }
-  if (!o.absenceProven) return { _tag: "LookupGroup" }
-  return { _tag: "CreateGroup", clientToken: token }
+  // Before the first full list a group made by an earlier process would be unknown: the token makes
+  // a repeated create return it, but only for 24 h, so a pod older than that must not be re-created.
+  if (!o.groupsListed && !o.absenceProven) return { _tag: "WaitForGroupList" }
+  return { _tag: "CreateGroup", clientToken: clientTokenOf(pod) }
 }
 
 export const decide = (o: Observation): Step => deciding(o)

@@ -23,9 +23,13 @@ import { resolveReferences } from "./references.ts"
  *               ├─▶ work queue (UID) ─┤
  *   group poll ─┘                     └─▶ requeue: at once, after a delay, or with backoff on failure
  *
- * State lives where the real process keeps it: the API server (pods, their annotations — the client
- * token is persisted there before any create) and ECI (groups, found by their tags). What this
- * process remembers (below, `Memory`) only saves calls; losing it on a restart is safe.
+ * State lives where the real process keeps it: the API server (pods and their annotations) and ECI
+ * (groups, found by their tags; a create's ClientToken is the pod's UID, so repeating it cannot
+ * make a second group). What this process remembers (below, `Memory`) only saves calls; losing it on
+ * a restart is safe.
+ *
+ * Writes per pod are kept to what the kubelet makes: no write before the create; the write-back
+ * annotations travel with the status in one `pods/status` patch.
  */
 export interface PodControllerOptions {
   readonly node: NodeContext
@@ -49,6 +53,9 @@ export interface PodControllerOptions {
 interface Memory {
   deleteIssued: boolean
   absenceProven: boolean
+  createInDoubt: boolean
+  /** The RequestId of the create that made the group, written back with the first status. */
+  createRequestId: string | undefined
   eventsSeen: Set<string>
 }
 
@@ -89,7 +96,7 @@ export const runPodController = (options: PodControllerOptions) =>
     const remember = (uid: string): Memory => {
       let m = memory.get(uid)
       if (m === undefined) {
-        m = { deleteIssued: false, absenceProven: false, eventsSeen: new Set() }
+        m = { deleteIssued: false, absenceProven: false, createInDoubt: false, createRequestId: undefined, eventsSeen: new Set() }
         memory.set(uid, m)
       }
       return m
@@ -175,8 +182,12 @@ export const runPodController = (options: PodControllerOptions) =>
         for (const name of notFound.secrets) yield* record(pod, "Warning", "OptionalSecretNotFound", `optional Secret ${name} not found`)
         const m = remember(uid)
         const response = yield* eci.call("CreateContainerGroup", translation.request).pipe(
-          // A failed call may still have created the group (a lost response): look before creating again.
-          Effect.tapError(() => Effect.sync(() => void (m.absenceProven = false))),
+          // A failed call may still have created the group (a lost response): the repeated create
+          // returns it; a pod deleted meanwhile looks for it before going.
+          Effect.tapError(() => Effect.sync(() => {
+            m.absenceProven = false
+            m.createInDoubt = true
+          })),
           Effect.catchTags({
             EciOutOfStock: (e) => Effect.succeed({ failed: e } as const),
             EciInvalidParameter: (e) => Effect.succeed({ failed: e } as const),
@@ -197,6 +208,7 @@ export const runPodController = (options: PodControllerOptions) =>
               metadata: { annotations: { [WRITE_BACK.clientToken]: yield* randomUuid } }
             }, "merge"))
             m.absenceProven = true
+            m.createInDoubt = false
             return requeueAfter(0)
           }
           const message = `${e.code}: ${e.message} (RequestId ${e.requestId})`
@@ -212,12 +224,11 @@ export const runPodController = (options: PodControllerOptions) =>
         const groupId = response.ContainerGroupId ?? ""
         yield* Metric.update(groupsCreated, 1)
         yield* Effect.logInfo("created container group", groupId, podKey(pod))
-        const updated = yield* kube.patchPod(pod.metadata?.namespace ?? "", pod.metadata?.name ?? "", {
-          metadata: { annotations: { [WRITE_BACK.instanceId]: groupId, [WRITE_BACK.requestId]: response.RequestId ?? "" } }
-        }, "merge")
-        keep(updated)
+        m.createInDoubt = false
+        m.createRequestId = response.RequestId
         yield* record(pod, "Normal", "ProviderCreateSuccess", `created ECI instance ${groupId}`)
-        // Until the poller reads it back, the group is known to exist and be scheduling.
+        // Until the poller reads it back, the group is known to exist and be scheduling; the sync
+        // this triggers writes the instance id and the Pending status in one patch.
         const at = yield* now
         yield* cache.put(uid, {
           ContainerGroupId: groupId,
@@ -256,14 +267,8 @@ export const runPodController = (options: PodControllerOptions) =>
             const left = step.until.getTime() - (yield* Clock.currentTimeMillis)
             return requeueAfter(Duration.millis(Math.max(100, Math.min(left, 5000))))
           }
-          case "PersistClientToken": {
-            const token = yield* randomUuid
-            const updated = yield* kube.patchPod(namespace, name, { metadata: { annotations: { [WRITE_BACK.clientToken]: token } } }, "merge")
-            keep(updated)
-            // Nobody creates a group before the token is persisted, so none can exist yet.
-            m.absenceProven = true
-            return requeueAfter(0)
-          }
+          case "WaitForGroupList":
+            return requeueAfter("1 second")
           case "LookupGroup": {
             const found = yield* listGroupsByTags({ [IDENTITY_TAGS.clusterId]: node.clusterId, [IDENTITY_TAGS.podUid]: uid })
             const group = found.find((g) => !isTerminalGroup(g)) ?? found[0]
@@ -272,6 +277,7 @@ export const runPodController = (options: PodControllerOptions) =>
               return requeueAfter(0)
             }
             m.absenceProven = true
+            m.createInDoubt = false
             return requeueAfter(0)
           }
           case "CreateGroup":
@@ -280,9 +286,10 @@ export const runPodController = (options: PodControllerOptions) =>
             yield* record(pod, "Warning", step.reason, `${step.message}; creating the instance again`)
             // Forget the failed group on the pod first: should the delete below fail, the group is
             // still observed and this step runs again; the other order could leave the pod pointing
-            // at a group that is gone, which reads as "lost".
+            // at a group that is gone, which reads as "lost". The token that made it is spent (a
+            // create with it would return the failed group): the next create uses a new one.
             keep(yield* kube.patchPod(namespace, name, {
-              metadata: { annotations: { [WRITE_BACK.instanceId]: null, [WRITE_BACK.clientToken]: null } }
+              metadata: { annotations: { [WRITE_BACK.instanceId]: null, [WRITE_BACK.requestId]: null, [WRITE_BACK.clientToken]: yield* randomUuid } }
             }, "merge"))
             yield* deleteGroup(step.groupId)
             cache.remove(uid)
@@ -300,11 +307,16 @@ export const runPodController = (options: PodControllerOptions) =>
             yield* record(pod, "Normal", "ProviderUpdateSuccess", `updated images: ${step.containers.map((c) => `${c.Name}=${c.Image}`).join(", ")}`)
             return done
           case "Sync": {
-            if (Object.keys(step.annotations).length > 0) {
-              keep(yield* kube.patchPod(namespace, name, { metadata: { annotations: step.annotations } }, "merge"))
-            }
-            if (step.status !== undefined) {
-              keep(yield* kube.patchPodStatus(namespace, name, { status: step.status }, "strategic"))
+            const requestId = m.createRequestId !== undefined && pod.metadata?.annotations?.[WRITE_BACK.requestId] !== m.createRequestId
+              ? { [WRITE_BACK.requestId]: m.createRequestId }
+              : {}
+            const annotations = { ...step.annotations, ...requestId }
+            // One write for both: pods/status also takes metadata (labels and annotations).
+            if (Object.keys(annotations).length > 0 || step.status !== undefined) {
+              keep(yield* kube.patchPodStatus(namespace, name, {
+                ...(Object.keys(annotations).length > 0 ? { metadata: { annotations } } : {}),
+                ...(step.status === undefined ? {} : { status: step.status })
+              }, "strategic"))
             }
             for (const { key, event } of step.events) {
               const reason = event.Reason ?? event.Name ?? "EciEvent"
@@ -338,6 +350,8 @@ export const runPodController = (options: PodControllerOptions) =>
           pod,
           group,
           absenceProven: m.absenceProven,
+          groupsListed: cache.lastFullList() !== undefined,
+          createInDoubt: m.createInDoubt,
           deleteIssued: m.deleteIssued,
           eventsSeen: m.eventsSeen,
           now: yield* now

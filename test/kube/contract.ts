@@ -209,13 +209,15 @@ export const kubeContract = (
         // A patch that changes nothing is no write: same resourceVersion.
         const unchanged = yield* kube.patchPod(ns, "m1", { metadata: { labels: { zone: "a" } } })
         assert.strictEqual(unchanged.metadata?.resourceVersion, relabelled.metadata?.resourceVersion)
-        // The status subresource ignores spec but, for pods, still takes labels; the main resource ignores status.
+        // The status subresource ignores spec but, for pods, still takes labels and annotations (the
+        // controller writes its write-back annotations with the status); the main resource ignores status.
         const viaStatus = yield* kube.patchPodStatus(ns, "m1", {
-          metadata: { labels: { via: "status" } },
+          metadata: { labels: { via: "status" }, annotations: { "example.com/via": "status" } },
           spec: { restartPolicy: "Never" },
           status: { message: "hi" }
         })
         assert.strictEqual(viaStatus.metadata?.labels?.["via"], "status")
+        assert.strictEqual(viaStatus.metadata?.annotations?.["example.com/via"], "status")
         assert.strictEqual(viaStatus.spec?.restartPolicy, "Always")
         assert.strictEqual(viaStatus.status?.message, "hi")
         const viaMain = yield* kube.patchPod(ns, "m1", { status: { message: "ignored" } }, "merge")

@@ -34,6 +34,8 @@ const group = (over: Partial<ContainerGroup> = {}): ContainerGroup => ({
 const observe = (o: Partial<Observation> & { pod: V1Pod }): Observation => ({
   group: undefined,
   absenceProven: false,
+  groupsListed: true,
+  createInDoubt: false,
   deleteIssued: false,
   eventsSeen: new Set(),
   now,
@@ -42,14 +44,22 @@ const observe = (o: Partial<Observation> & { pod: V1Pod }): Observation => ({
 
 describe("deciding the next step for a pod", () => {
   describe("a new pod", () => {
-    it("first persists a client token, so a crash between create and bookkeeping cannot create twice", () => {
-      expect(decide(observe({ pod: pod() }))._tag).toBe("PersistClientToken")
+    it("is created at once, with its UID as the client token (a repeated create returns the same group), writing nothing first", () => {
+      expect(decide(observe({ pod: pod() }))).toEqual({ _tag: "CreateGroup", clientToken: "uid-1" })
     })
-    it("looks for an existing group with its UID when it cannot prove there is none", () => {
-      expect(decide(observe({ pod: pod({ annotations: { [token]: "t-1" } }) }))._tag).toBe("LookupGroup")
+    it("writes back the client token it used (the UID) with the instance id", () => {
+      const step = decide(observe({ pod: pod(), group: group() }))
+      expect(step._tag === "Sync" ? [step.annotations[token], step.annotations[instanceId]] : step._tag).toEqual(["uid-1", "eci-1"])
     })
-    it("creates the group with the persisted token once absence is proven", () => {
-      expect(decide(observe({ pod: pod({ annotations: { [token]: "t-1" } }), absenceProven: true }))).toEqual({ _tag: "CreateGroup", clientToken: "t-1" })
+    it("uses the token annotated on the pod when the UID's token had to be replaced", () => {
+      expect(decide(observe({ pod: pod({ annotations: { [token]: "t-1" } }) }))).toEqual({ _tag: "CreateGroup", clientToken: "t-1" })
+    })
+    it("repeats a create that failed in doubt with the same token rather than looking first", () => {
+      expect(decide(observe({ pod: pod(), createInDoubt: true }))).toEqual({ _tag: "CreateGroup", clientToken: "uid-1" })
+    })
+    it("waits for the first full list of the node's groups: a group made before this process may exist, its token expired", () => {
+      expect(decide(observe({ pod: pod(), groupsListed: false }))._tag).toBe("WaitForGroupList")
+      expect(decide(observe({ pod: pod(), groupsListed: false, absenceProven: true }))._tag).toBe("CreateGroup")
     })
   })
 
@@ -63,6 +73,7 @@ describe("deciding the next step for a pod", () => {
       expect(step.status?.phase).toBe("Running")
       expect(step.status?.podIP).toBe("192.168.0.10")
       expect(step.annotations[instanceId]).toBe("eci-1")
+      expect(step.annotations[token]).toBeUndefined() // the pod carries it already
       expect(step.annotations["k8s.aliyun.com/eci-instance-zone"]).toBe("cn-hangzhou-j")
       expect(step.events.map((e) => e.key)).toEqual([eventKey(event)])
     })
@@ -155,6 +166,11 @@ describe("deciding the next step for a pod", () => {
     })
     it("lets a pod we never sent to ECI go at once", () => {
       expect(decide(observe({ pod: pod({ deletion: later }) }))._tag).toBe("ForceDeletePod")
+    })
+    it("looks first when a create of ours failed in doubt, or before the node's groups were listed", () => {
+      expect(decide(observe({ pod: pod({ deletion: later }), createInDoubt: true }))._tag).toBe("LookupGroup")
+      expect(decide(observe({ pod: pod({ deletion: later }), groupsListed: false }))._tag).toBe("LookupGroup")
+      expect(decide(observe({ pod: pod({ deletion: later }), createInDoubt: true, absenceProven: true }))._tag).toBe("ForceDeletePod")
     })
   })
 })
