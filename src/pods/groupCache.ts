@@ -26,8 +26,11 @@ export interface GroupCache {
   readonly lastFullList: () => number | undefined
   /** Poll this group closely for a while (it was just created, updated or deleted). */
   readonly watchClosely: (groupId: string) => Effect.Effect<void>
-  /** Record a group we just learned about (e.g. from a lookup), publishing the change. */
-  readonly put: (podUid: string, group: ContainerGroup) => Effect.Effect<void>
+  /**
+   * Record a group we just learned about (e.g. from a lookup), publishing the change. `quiet`: record
+   * without publishing — a group we just created, whose first poll will publish what it really is.
+   */
+  readonly put: (podUid: string, group: ContainerGroup, options?: { readonly quiet?: boolean }) => Effect.Effect<void>
   /** Forget a pod's group (it is gone for good). */
   readonly remove: (podUid: string) => void
   /** Pod UIDs whose group changed, appeared or disappeared. */
@@ -71,7 +74,7 @@ export const makeGroupCache = (options: GroupCacheOptions) =>
 
     /** When each pod's entry was last written: a full list may only evict what it could have seen. */
     const writtenAt = new Map<string, number>()
-    const observe = (podUid: string, group: ContainerGroup | undefined) =>
+    const observe = (podUid: string, group: ContainerGroup | undefined, quiet = false) =>
       Effect.gen(function*() {
         writtenAt.set(podUid, yield* Clock.currentTimeMillis)
         const before = prints.get(podUid)
@@ -83,7 +86,7 @@ export const makeGroupCache = (options: GroupCacheOptions) =>
           byPod.set(podUid, group)
           prints.set(podUid, now!)
         }
-        if (before !== now) yield* PubSub.publish(published, podUid)
+        if (before !== now && !quiet) yield* PubSub.publish(published, podUid)
       })
 
     const heat = (group: ContainerGroup, changed: boolean, at: number) => {
@@ -179,8 +182,8 @@ export const makeGroupCache = (options: GroupCacheOptions) =>
       lastFullList: () => fullListAt,
       watchClosely: (groupId) =>
         Clock.currentTimeMillis.pipe(Effect.map((at) => void hot.set(groupId, { next: at + hotMs, delay: hotMs }))),
-      put: (uid, group) =>
-        observe(uid, group).pipe(
+      put: (uid, group, putOptions) =>
+        observe(uid, group, putOptions?.quiet === true).pipe(
           Effect.andThen(Clock.currentTimeMillis),
           Effect.map((at) => heat(group, true, at))
         ),

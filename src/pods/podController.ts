@@ -227,15 +227,16 @@ export const runPodController = (options: PodControllerOptions) =>
         m.createInDoubt = false
         m.createRequestId = response.RequestId
         yield* record(pod, "Normal", "ProviderCreateSuccess", `created ECI instance ${groupId}`)
-        // Until the poller reads it back, the group is known to exist and be scheduling; the sync
-        // this triggers writes the instance id and the Pending status in one patch.
+        // Until the poller reads it back (within the hot interval), the group is known to exist and
+        // be scheduling: a deletion in between deletes it. Nothing is written to the pod until the
+        // poll says what the group is, so a group that starts at once costs one status write.
         const at = yield* now
         yield* cache.put(uid, {
           ContainerGroupId: groupId,
           Status: "Scheduling",
           CreationTime: at.toISOString().replace(/\.\d{3}Z$/, "Z"),
           Tags: translation.request.Tag ?? []
-        })
+        }, { quiet: true })
         return done
       })
 
