@@ -1,5 +1,5 @@
 import type { V1Pod } from "@kubernetes/client-node"
-import { Clock, Duration, Effect, Metric, Stream } from "effect"
+import { Clock, Duration, Effect, Metric, Schedule, Stream } from "effect"
 import { Eci } from "../eci/Eci.ts"
 import type { EciError } from "../eci/errors.ts"
 import { listGroupsByTags, type ContainerGroup } from "../eci/queries.ts"
@@ -398,14 +398,15 @@ export const runPodController = (options: PodControllerOptions) =>
             else pods.set(uid, event.pod)
             yield* queue.add(uid)
           }
-          yield* countPhases
         })
       )
     )
     const groupEvents = cache.changes.pipe(Stream.runForEach((uid) => queue.add(uid)))
 
     yield* Effect.logInfo("pod controller started", node.nodeName)
-    yield* Effect.all([podEvents, groupEvents, cache.run], { concurrency: "unbounded", discard: true })
+    // Counted on a schedule, not per watch event: a count is O(pods), and events come per pod.
+    const phaseGauges = countPhases.pipe(Effect.repeat(Schedule.spaced("5 seconds")), Effect.andThen(Effect.never))
+    yield* Effect.all([podEvents, groupEvents, cache.run, phaseGauges], { concurrency: "unbounded", discard: true })
   }).pipe(
     // The workers live in this scope: stopping the controller (losing leadership) stops them all.
     Effect.scoped,

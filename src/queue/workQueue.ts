@@ -49,7 +49,12 @@ export const makeWorkQueue = <K, E, R>(options: WorkQueueOptions<K, E, R>): Effe
     const timers = yield* FiberMap.make<K>()
     const timerDue = new Map<K, number>()
     const attributes = { queue: options.name }
-    const depth = Effect.sync(() => new Set([...dirty, ...processing]).size)
+    // O(workers), not O(keys): it runs on every add. A key can be both waiting and in flight.
+    const depth = Effect.sync(() => {
+      let both = 0
+      for (const key of processing) if (dirty.has(key)) both += 1
+      return dirty.size + processing.size - both
+    })
     const report = depth.pipe(Effect.flatMap((n) => Metric.update(Metric.withAttributes(queueDepth, attributes), n)))
 
     const add = (key: K) =>
