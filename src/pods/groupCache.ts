@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto"
 import { Clock, Duration, Effect, Metric, PubSub, Schedule, Stream } from "effect"
 import { describeGroupsByIds, listGroupsByTags, type ContainerGroup } from "../eci/queries.ts"
 
@@ -19,9 +20,46 @@ export interface GroupCacheOptions {
   readonly hotInterval?: Duration.Input
 }
 
+/**
+ * What the cache keeps of a group: the fields the pod controller reads (decide.ts, eciToStatus.ts,
+ * containerStatus.ts, writeBack.ts, this file). The rest of DescribeContainerGroups' answer —
+ * the containers' environment, commands, ports, mounts and probes, volumes, DNS, tags — is dropped
+ * when a group is stored: it was two thirds of the ~6 KB each cached group held (heap snapshot at
+ * 1,000 bench pods), and a node holds thousands. A field read from a cached group must be listed here.
+ */
+export type CachedGroup = Pick<ContainerGroup,
+  | "ContainerGroupId" | "Status" | "CreationTime" | "SucceededTime" | "FailedTime" | "ExpiredTime"
+  | "IntranetIp" | "InternetIp" | "Ipv6Address" | "SpotStrategy" | "InstanceType" | "Cpu" | "Memory"
+  | "ZoneId" | "VSwitchId" | "SecurityGroupId" | "VpcId" | "EniInstanceId" | "Events" | "Containers" | "InitContainers">
+
+type EciContainer = NonNullable<ContainerGroup["Containers"]>[number] | NonNullable<ContainerGroup["InitContainers"]>[number]
+
+/** Copies the defined values of `keys` only (no key for an absent value, as the decoded answer has none). */
+const pick = <A extends object, K extends keyof A>(a: A, keys: ReadonlyArray<K>): Pick<A, K> => {
+  const out: Partial<Pick<A, K>> = {}
+  for (const k of keys) if (a[k] !== undefined) out[k] = a[k]
+  return out as Pick<A, K>
+}
+
+const GROUP_FIELDS = [
+  "ContainerGroupId", "Status", "CreationTime", "SucceededTime", "FailedTime", "ExpiredTime", "IntranetIp", "InternetIp",
+  "Ipv6Address", "SpotStrategy", "InstanceType", "Cpu", "Memory", "ZoneId", "VSwitchId", "SecurityGroupId", "VpcId", "EniInstanceId"
+] as const satisfies ReadonlyArray<keyof CachedGroup>
+const CONTAINER_FIELDS = ["Name", "Image", "Ready", "RestartCount", "CurrentState", "PreviousState"] as const satisfies ReadonlyArray<keyof EciContainer>
+const EVENT_FIELDS = ["Count", "FirstTimestamp", "LastTimestamp", "Message", "Name", "Reason", "Type"] as const
+
+/** A group as the cache keeps it (see `CachedGroup`). */
+export const slimGroup = (g: ContainerGroup): CachedGroup => {
+  const out: { -readonly [K in keyof CachedGroup]: CachedGroup[K] } = pick(g, GROUP_FIELDS)
+  if (g.Events !== undefined) out.Events = g.Events.map((e) => pick(e, EVENT_FIELDS))
+  if (g.Containers !== undefined) out.Containers = g.Containers.map((c) => pick(c, CONTAINER_FIELDS))
+  if (g.InitContainers !== undefined) out.InitContainers = g.InitContainers.map((c) => pick(c, CONTAINER_FIELDS))
+  return out
+}
+
 export interface GroupCache {
-  /** The group of a pod, as last observed. */
-  readonly get: (podUid: string) => ContainerGroup | undefined
+  /** The group of a pod, as last observed (what `CachedGroup` keeps of it). */
+  readonly get: (podUid: string) => CachedGroup | undefined
   /** When the last full list finished (ms since epoch), or undefined before the first one. */
   readonly lastFullList: () => number | undefined
   /** Poll this group closely for a while (it was just created, updated or deleted). */
@@ -36,15 +74,16 @@ export interface GroupCache {
   /** Pod UIDs whose group changed, appeared or disappeared. */
   readonly changes: Stream.Stream<string>
   /** Every group we know, for garbage collection. */
-  readonly all: () => ReadonlyArray<readonly [string, ContainerGroup]>
+  readonly all: () => ReadonlyArray<readonly [string, CachedGroup]>
   /** The polling loops; run for as long as the cache is in use. */
   readonly run: Effect.Effect<never, never, import("../eci/Eci.ts").Eci>
 }
 
 const transitional = new Set(["Scheduling", "Pending", "Restarting", "Updating", "Terminating"])
 
-/** A cheap fingerprint of what the pod status is computed from. */
-const fingerprint = (g: ContainerGroup) => JSON.stringify([g.Status, g.IntranetIp, g.Containers, g.InitContainers, g.Events?.length])
+/** A cheap fingerprint of what the pod status is computed from (of a slim group; a digest, 28 characters per pod). */
+const fingerprint = (g: CachedGroup) =>
+  createHash("sha1").update(JSON.stringify([g.Status, g.IntranetIp, g.Containers, g.InitContainers, g.Events?.length])).digest("base64")
 
 const terminal = new Set(["Succeeded", "Failed", "Expired", "ScheduleFailed"])
 
@@ -66,6 +105,8 @@ export const makeGroupCache = (options: GroupCacheOptions) =>
     const resyncMs = Duration.toMillis(options.resyncInterval ?? "30 seconds")
     const hotMs = Duration.toMillis(options.hotInterval ?? "2 seconds")
     const byPod = new Map<string, ContainerGroup>()
+    /** group id → pod UID of the groups in `byPod`, so a vanished id is found without a scan. */
+    const podByGroupId = new Map<string, string>()
     const prints = new Map<string, string>()
     /** group id → { next poll time, current delay } */
     const hot = new Map<string, { next: number; delay: number }>()
@@ -79,12 +120,15 @@ export const makeGroupCache = (options: GroupCacheOptions) =>
         writtenAt.set(podUid, yield* Clock.currentTimeMillis)
         const before = prints.get(podUid)
         const now = group === undefined ? undefined : fingerprint(group)
+        const previousId = byPod.get(podUid)?.ContainerGroupId
+        if (previousId !== undefined && podByGroupId.get(previousId) === podUid) podByGroupId.delete(previousId)
         if (group === undefined) {
           byPod.delete(podUid)
           prints.delete(podUid)
         } else {
           byPod.set(podUid, group)
           prints.set(podUid, now!)
+          if (group.ContainerGroupId !== undefined) podByGroupId.set(group.ContainerGroupId, podUid)
         }
         if (before !== now && !quiet) yield* PubSub.publish(published, podUid)
       })
@@ -160,8 +204,9 @@ export const makeGroupCache = (options: GroupCacheOptions) =>
       for (const id of due) {
         if (found.has(id)) continue
         hot.delete(id)
-        for (const [uid, g] of byPod) {
-          if (g.ContainerGroupId === id && (writtenAt.get(uid) ?? 0) <= startedAt) yield* observe(uid, undefined)
+        const uid = podByGroupId.get(id)
+        if (uid !== undefined && byPod.get(uid)?.ContainerGroupId === id && (writtenAt.get(uid) ?? 0) <= startedAt) {
+          yield* observe(uid, undefined)
         }
       }
     })
@@ -189,7 +234,10 @@ export const makeGroupCache = (options: GroupCacheOptions) =>
         ),
       remove: (uid) => {
         const g = byPod.get(uid)
-        if (g?.ContainerGroupId !== undefined) hot.delete(g.ContainerGroupId)
+        if (g?.ContainerGroupId !== undefined) {
+          hot.delete(g.ContainerGroupId)
+          podByGroupId.delete(g.ContainerGroupId)
+        }
         byPod.delete(uid)
         prints.delete(uid)
         writtenAt.delete(uid)
