@@ -11,6 +11,7 @@ import { runNodeController } from "./node/nodeController.ts"
 import { healthy, type NodeHealth, type NodeIdentity } from "./node/nodeObject.ts"
 import { loggingLayer } from "./observability/logging.ts"
 import { MetricsServerLive } from "./observability/metricsServer.ts"
+import { EventBudget } from "./pods/events.ts"
 import { runPodController } from "./pods/podController.ts"
 import type { NodeContext } from "./translate/resolved.ts"
 import { runImageCacheController } from "./imagecache/controller.ts"
@@ -56,7 +57,11 @@ const leaderWork = (config: AppConfig) =>
       runPodController({ node: nodeContext(config), profileDefaults: profiles.defaults }),
       runImageCacheController({ node: nodeContext(config), profileDefaults: profiles.defaults })
     ], { concurrency: "unbounded", discard: true })
-  }).pipe(Effect.scoped)
+  }).pipe(
+    Effect.scoped,
+    // Each controller's Event recorder writes within this budget, apart from the client's.
+    Effect.provideService(EventBudget, { qps: config.eventQps, burst: config.eventBurst })
+  )
 
 const controllers = (config: AppConfig) =>
   Layer.effectDiscard(Effect.forkScoped(

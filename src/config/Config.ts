@@ -32,6 +32,8 @@ export interface AppConfig {
   readonly kubeconfig: string | undefined
   readonly kubeApiQps: number
   readonly kubeApiBurst: number
+  readonly eventQps: number
+  readonly eventBurst: number
   readonly leaderElect: boolean
   readonly podNamespace: string
   readonly podName: string
@@ -226,6 +228,8 @@ const assemble = (v: Record<string, unknown>): AppConfig => {
     kubeconfig: opt("kubeconfig"),
     kubeApiQps: v["kubeApiQps"] as number,
     kubeApiBurst: v["kubeApiBurst"] as number,
+    eventQps: v["eventQps"] as number,
+    eventBurst: v["eventBurst"] as number,
     leaderElect: v["leaderElect"] as boolean,
     podNamespace: str("podNamespace"),
     podName: str("podName"),

@@ -77,8 +77,10 @@ export const settings: ReadonlyArray<Setting> = [
   s("clusterDomain", "cluster-domain", ["CLUSTER_DOMAIN"], str, "cluster.local", "cluster DNS domain"),
   // Kubernetes client
   s("kubeconfig", "kubeconfig", ["KUBECONFIG"], str, undefined, "kubeconfig file (default: in-cluster service account)"),
-  s("kubeApiQps", "kube-api-qps", ["KUBE_API_QPS"], { _tag: "number", min: 1 }, "200", "sustained requests per second to the API server"),
+  s("kubeApiQps", "kube-api-qps", ["KUBE_API_QPS"], { _tag: "number", min: 1 }, "200", "sustained requests per second to the API server (Events excepted: they have their own budget, --event-qps)"),
   s("kubeApiBurst", "kube-api-burst", ["KUBE_API_BURST"], { _tag: "int", min: 1, max: 100_000 }, "400", "burst of requests to the API server"),
+  s("eventQps", "event-qps", ["EVENT_QPS"], { _tag: "number", min: 1 }, "50", "sustained Events per second each controller (pods, image caches) writes, a budget apart from --kube-api-qps, as the kubelet's --event-qps; Events wait in a bounded queue and are dropped (Normal before Warning) when it is full"),
+  s("eventBurst", "event-burst", ["EVENT_BURST"], { _tag: "int", min: 1, max: 100_000 }, "100", "burst of Events written at once (the kubelet's --event-burst)"),
   // Process
   s("leaderElect", "leader-elect", ["LEADER_ELECT"], bool, "true", "elect a leader among replicas through a Lease; only the leader runs the controllers"),
   s("podNamespace", "pod-namespace", ["POD_NAMESPACE"], str, "kube-system", "namespace of this process (leader Lease, profile ConfigMap)"),

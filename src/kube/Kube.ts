@@ -14,6 +14,7 @@ import type {
 } from "@kubernetes/client-node"
 import { Context, type Effect, Schema, type Stream } from "effect"
 import type { ImageCache, ImageCacheWatchEvent } from "./imageCache.ts"
+import type { ListWatchEvent } from "./watch.ts"
 
 /** The API server said 404. */
 export class KubeNotFound extends Schema.TaggedError<KubeNotFound>()("KubeNotFound", {
@@ -91,6 +92,7 @@ export class Kube extends Context.Service<Kube, {
   /** PUT with the lease's resourceVersion: a concurrent writer makes it fail with KubeConflict. */
   readonly updateLease: (lease: V1Lease) => Effect.Effect<V1Lease, KubeError>
 
+  /** Live: outside the client's token bucket; Events are paced by their recorder's own budget (src/pods/events.ts). */
   readonly createEvent: (event: CoreV1Event) => Effect.Effect<CoreV1Event, KubeError>
   readonly listEvents: (namespace: string) => Effect.Effect<ReadonlyArray<CoreV1Event>, KubeError>
 
@@ -105,6 +107,11 @@ export class Kube extends Context.Service<Kube, {
   /** A namespace's Services, for the kubelet's service-link environment variables (`enableServiceLinks`). */
   readonly listServices: (namespace: string) => Effect.Effect<ReadonlyArray<V1Service>, KubeError>
   readonly getService: (namespace: string, name: string) => Effect.Effect<V1Service, KubeError>
+  /**
+   * Every Service of the cluster: a `Snapshot` after each (re)list, then the changes; resumable
+   * across watch drops and 410 Gone as `watchPods`. What the service cache (serviceCache.ts) reads.
+   */
+  readonly watchServices: Stream.Stream<ListWatchEvent<V1Service>, KubeError>
 
   /** TokenRequest for a ServiceAccount (what the kubelet does for projected token volumes). */
   readonly createServiceAccountToken: (

@@ -50,6 +50,7 @@ export class KubeInMemoryAdmin extends Context.Service<KubeInMemoryAdmin, {
   readonly deleteConfigMap: (namespace: string, name: string) => Effect.Effect<void, KubeError>
   /** Create or replace; a cluster IP is allocated when absent. */
   readonly putService: (service: V1Service) => Effect.Effect<V1Service, KubeError>
+  readonly deleteService: (namespace: string, name: string) => Effect.Effect<void, KubeError>
   readonly putServiceAccount: (namespace: string, name: string) => Effect.Effect<V1ServiceAccount, KubeError>
   readonly deleteServiceAccount: (namespace: string, name: string) => Effect.Effect<void, KubeError>
   readonly putMutatingWebhookConfiguration: (
@@ -180,6 +181,7 @@ export const KubeInMemory = (options: KubeInMemoryOptions = {}): Layer.Layer<Kub
       listServices: (namespace) =>
         read(tx(() => store.list("services", (o) => meta(o)["namespace"] === namespace).map((o) => decode<V1Service>("services", o)))),
       getService: (namespace, name) => get("services", namespace, name),
+      watchServices: listWatch(source<V1Service>("services", () => true), retry),
 
       createServiceAccountToken: (namespace, serviceAccount, request) =>
         Effect.gen(function*() {
@@ -284,6 +286,7 @@ export const KubeInMemory = (options: KubeInMemoryOptions = {}): Layer.Layer<Kub
       putConfigMap: (configMap) => put<V1ConfigMap>("configmaps", configMap),
       deleteConfigMap: (namespace, name) => remove("configmaps", namespace, name),
       putService: (service) => put<V1Service>("services", service, withServiceDefaults),
+      deleteService: (namespace, name) => remove("services", namespace, name),
       putServiceAccount: (namespace, name) =>
         put<V1ServiceAccount>("serviceaccounts", { metadata: { name, namespace } }),
       deleteServiceAccount: (namespace, name) => remove("serviceaccounts", namespace, name),

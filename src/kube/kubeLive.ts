@@ -14,6 +14,7 @@ import {
   type V1ConfigMap,
   type V1Pod,
   type V1Secret,
+  type V1Service,
   Watch
 } from "@kubernetes/client-node"
 import { Duration, Effect, Layer, Stream } from "effect"
@@ -98,7 +99,8 @@ interface ListResult<T> {
 
 /**
  * The Kube service over a real API server with @kubernetes/client-node. Every request (watch opens
- * included) passes one client-side token bucket with explicit, generous limits.
+ * included) passes one client-side token bucket with explicit, generous limits — except Event
+ * creations, which their recorder paces with the Events' own budget (src/pods/events.ts).
  */
 export const KubeLive = (options: KubeLiveOptions = {}): Layer.Layer<Kube, KubeApiError> =>
   Layer.effect(
@@ -120,30 +122,35 @@ export const KubeLive = (options: KubeLiveOptions = {}): Layer.Layer<Kube, KubeA
       })
       const timeout = options.requestTimeout ?? Duration.seconds(30)
 
-      const call = <A>(
+      /** One request, with its timeout and typed errors, outside any token bucket. */
+      const request = <A>(
         target: CallTarget,
         f: (options: ConfigurationOptions<ObservableMiddleware>) => Promise<A>,
         patch?: PatchType
       ): Effect.Effect<A, KubeError> =>
-        limited(
-          Effect.tryPromise({
-            try: (signal) => f(callOptions(signal, patch)),
-            catch: (e) => fromClientError(e, target)
-          }).pipe(
-            Effect.timeoutOrElse({
-              duration: timeout,
-              orElse: () =>
-                Effect.fail(
-                  new KubeApiError({
-                    operation: target.operation,
-                    status: 0,
-                    reason: "Timeout",
-                    message: `no answer within ${Duration.format(Duration.fromInputUnsafe(timeout))}`
-                  })
-                )
-            })
-          )
+        Effect.tryPromise({
+          try: (signal) => f(callOptions(signal, patch)),
+          catch: (e) => fromClientError(e, target)
+        }).pipe(
+          Effect.timeoutOrElse({
+            duration: timeout,
+            orElse: () =>
+              Effect.fail(
+                new KubeApiError({
+                  operation: target.operation,
+                  status: 0,
+                  reason: "Timeout",
+                  message: `no answer within ${Duration.format(Duration.fromInputUnsafe(timeout))}`
+                })
+              )
+          })
         )
+      /** One request through the client's token bucket: every request but Event creations. */
+      const call = <A>(
+        target: CallTarget,
+        f: (options: ConfigurationOptions<ObservableMiddleware>) => Promise<A>,
+        patch?: PatchType
+      ): Effect.Effect<A, KubeError> => limited(request(target, f, patch))
 
       const source = <T>(
         list: Effect.Effect<ListResult<T>, KubeError>,
@@ -259,8 +266,10 @@ export const KubeLive = (options: KubeLiveOptions = {}): Layer.Layer<Kube, KubeA
           )
         },
 
+        // Not through the client's bucket: Events have a budget of their own (--event-qps), spent by
+        // their recorder (src/pods/events.ts), as the kubelet's separate event client does.
         createEvent: (event) =>
-          call(
+          request(
             { operation: "createEvent", kind: "events", name: event.metadata?.name ?? "" },
             (o) => core.createNamespacedEvent({ namespace: event.metadata?.namespace ?? "default", body: event }, o)
           ),
@@ -300,6 +309,15 @@ export const KubeLive = (options: KubeLiveOptions = {}): Layer.Layer<Kube, KubeA
             .pipe(Effect.map((l) => l.items)),
         getService: (namespace, name) =>
           call({ operation: "getService", kind: "services", name }, (o) => core.readNamespacedService({ namespace, name }, o)),
+        watchServices: listWatch(
+          source<V1Service>(
+            call({ operation: "watchServices", kind: "services", name: "" }, (o) => core.listServiceForAllNamespaces({}, o)),
+            "/api/v1/services",
+            {},
+            "V1Service",
+            { operation: "watchServices", kind: "services", name: "" }
+          )
+        ),
 
         createServiceAccountToken: (namespace, serviceAccount, request) =>
           call({ operation: "createServiceAccountToken", kind: "serviceaccounts", name: serviceAccount }, (o) =>

@@ -1,5 +1,6 @@
 import type { V1Pod, V1PodStatus } from "@kubernetes/client-node"
 import type { ContainerGroup } from "../eci/queries.ts"
+import { podStatusPatchChanges } from "../kube/podStatusWire.ts"
 import { eciToStatus, groupFailure, groupPhase, lostGroupStatus } from "../translate/eciToStatus.ts"
 import { WRITE_BACK, writeBackAnnotations } from "../translate/writeBack.ts"
 
@@ -74,11 +75,13 @@ export const clientTokenOf = (pod: V1Pod): string => annotation(pod, WRITE_BACK.
 /** What makes one ECI event distinct: a repeat of the same event raises its Count. */
 export const eventKey = (e: ContainerGroupEvent) => `${e.Reason ?? e.Name ?? ""}|${e.FirstTimestamp ?? ""}|${e.Count ?? 1}|${e.Message ?? ""}`
 
-/** Times compare as instants; everything else as JSON. */
-const normalised = (value: unknown): string =>
-  JSON.stringify(value, (_, v) => (v instanceof Date ? v.toISOString() : v))
-
-export const statusChanged = (before: V1PodStatus | undefined, after: V1PodStatus) => normalised(before ?? {}) !== normalised(after)
+/**
+ * Whether writing `after` would change the status the API server holds (`before`, as read from it).
+ * Not a plain comparison: the server's copy has its own key order, its JSON encoding (`lastProbeTime:
+ * null`, `lastState: {}`, whole seconds) and keeps what a patch leaves out, so it never equals the
+ * computed status even when nothing changed.
+ */
+export const statusChanged = (before: V1PodStatus | undefined, after: V1PodStatus) => podStatusPatchChanges(before, after)
 
 const groupIsRunning = (g: ContainerGroup) => {
   const phase = groupPhase(g.Status)

@@ -5,6 +5,7 @@ import type { EciError } from "../eci/errors.ts"
 import { listGroupsByTags, type ContainerGroup } from "../eci/queries.ts"
 import { randomUuid } from "../common/uuid.ts"
 import { Kube } from "../kube/Kube.ts"
+import { makeServiceCache } from "../kube/serviceCache.ts"
 import { done, makeWorkQueue, requeueAfter, type ReconcileOutcome } from "../queue/workQueue.ts"
 import { resolveImageCacheAnnotation, withImageCache } from "../imagecache/podAnnotation.ts"
 import { IDENTITY_TAGS } from "../translate/identity.ts"
@@ -84,6 +85,7 @@ export const runPodController = (options: PodControllerOptions) =>
     const node = options.node
     const safetyMs = Duration.toMillis(options.orphanSafetyDelay ?? "1 minute")
     const record = yield* makeEventRecorder({ component: "eci-virtual-node", host: node.nodeName })
+    const services = yield* makeServiceCache()
     const cache = yield* makeGroupCache({
       listTags: { [IDENTITY_TAGS.clusterId]: node.clusterId, [IDENTITY_TAGS.nodeName]: node.nodeName },
       podUidOf: (g) => g.Tags?.find((t) => t.Key === IDENTITY_TAGS.podUid)?.Value,
@@ -156,7 +158,7 @@ export const runPodController = (options: PodControllerOptions) =>
         // An ImageCache named on the pod becomes its cache id; one that is not Ready is skipped with an Event.
         const imageCache = yield* resolveImageCacheAnnotation(pod)
         if (imageCache._tag === "Skip") yield* record(pod, "Warning", imageCache.reason, imageCache.message)
-        const { resolved, notFound } = yield* resolveReferences(withImageCache(pod, imageCache), context, clientToken)
+        const { resolved, notFound } = yield* resolveReferences(withImageCache(pod, imageCache), context, clientToken, services)
         const translation = podToEci(resolved)
         for (const w of translation.warnings) yield* record(pod, "Warning", w.code, `${w.field}: ${w.message}`)
         if (pod.metadata?.annotations?.["k8s.aliyun.com/eci-reschedule-enable"] !== undefined) {

@@ -1,6 +1,7 @@
 import type { V1ConfigMap, V1Pod, V1Secret, V1Service } from "@kubernetes/client-node"
 import { Effect, Option } from "effect"
 import { Kube, type KubeError } from "../kube/Kube.ts"
+import type { ServiceCache } from "../kube/serviceCache.ts"
 import { referencedObjects, type NodeContext, type ResolvedPod } from "../translate/resolved.ts"
 
 /** The referenced objects that did not exist (optional ones: the translator decides). */
@@ -19,9 +20,11 @@ const orNone = <A>(eff: Effect.Effect<A, KubeError>) =>
  * Fetches what one pod references — its Secrets, ConfigMaps, service-account tokens (TokenRequest,
  * bound to the pod) and, for service-link environment variables, its namespace's Services — and
  * nothing else: no cluster-wide caches of Secrets (virtual-kubelet's informers read every Secret
- * of the cluster). The translator then applies Kubernetes' rules to what was found.
+ * of the cluster). Services are the exception, as in the kubelet: every pod needs the API server's
+ * own, so they come from `services`, a watch-backed cache (src/kube/serviceCache.ts). The
+ * translator then applies Kubernetes' rules to what was found.
  */
-export const resolveReferences = (pod: V1Pod, node: NodeContext, clientToken: string) =>
+export const resolveReferences = (pod: V1Pod, node: NodeContext, clientToken: string, services: ServiceCache) =>
   Effect.gen(function*() {
     const kube = yield* Kube
     const namespace = pod.metadata?.namespace ?? "default"
@@ -50,13 +53,13 @@ export const resolveReferences = (pod: V1Pod, node: NodeContext, clientToken: st
         // A missing ServiceAccount leaves the token out; the translator reports it as missing.
         Effect.catchTag("KubeNotFound", () => Effect.void)
       ), { concurrency: 2, discard: true })
-    const services: Array<V1Service> = []
-    if (refs.serviceLinks) services.push(...(yield* kube.listServices(namespace)))
+    const found: Array<V1Service> = []
+    if (refs.serviceLinks) found.push(...(yield* services.list(namespace)))
     if (namespace !== "default" || !refs.serviceLinks) {
-      const apiServer = yield* orNone(kube.getService("default", "kubernetes"))
-      if (Option.isSome(apiServer)) services.push(apiServer.value)
+      const apiServer = yield* services.get("default", "kubernetes")
+      if (apiServer !== undefined) found.push(apiServer)
     }
-    const resolved: ResolvedPod = { pod, node, configMaps, secrets, serviceAccountTokens: tokens, services, clientToken }
+    const resolved: ResolvedPod = { pod, node, configMaps, secrets, serviceAccountTokens: tokens, services: found, clientToken }
     const notFound: NotFound = { configMaps: missingConfigMaps.sort(), secrets: missingSecrets.sort() }
     return { resolved, notFound }
   })

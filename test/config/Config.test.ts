@@ -25,9 +25,12 @@ describe("configuration", () => {
       expect(c.credentialsSecret).toEqual({ namespace: "kube-system", name: "alibaba-addon-secret" })
       expect(c.eciEndpoint).toBe("eci-vpc.cn-hangzhou.aliyuncs.com")
       expect(c.kubeApiQps).toBe(200)
+      // The kubelet's --event-qps / --event-burst defaults.
+      expect([c.eventQps, c.eventBurst]).toEqual([50, 100])
     })
     it("takes the environment over the default", () => {
       expect(ok({ ...base, KUBELET_PORT: "10251" }).kubeletPort).toBe(10251)
+      expect(ok({ ...base, EVENT_QPS: "5", EVENT_BURST: "10" })).toMatchObject({ eventQps: 5, eventBurst: 10 })
     })
     it("takes the flag over the environment", () => {
       expect(ok({ ...base, KUBELET_PORT: "10251" }, { "kubelet-port": "10252" }).kubeletPort).toBe(10252)

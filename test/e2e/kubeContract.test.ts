@@ -32,6 +32,7 @@ const LiveContractAdmin = Layer.effect(
           metadata: { namespace, name },
           spec: { ports: Object.entries(ports).map(([portName, port]) => ({ name: portName, port })) }
         }),
+      deleteService: (namespace, name) => cp.kubectlOk(["-n", namespace, "delete", "service", name]).pipe(Effect.asVoid, Effect.orDie),
       createMutatingWebhookConfiguration: (configuration) =>
         apply({
           ...toWire("V1MutatingWebhookConfiguration", configuration),

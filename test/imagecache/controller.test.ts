@@ -28,6 +28,14 @@ const eventsAbout = (name: string) =>
     Effect.map((events) => events.filter((e) => e.involvedObject.name === name).map((e) => [e.type, e.reason, e.message] as const))
   )
 
+/** Asserts that an Event about `name` is recorded; the recorder writes in the background, so wait for it (10 s at most). */
+const expectEvent = (name: string, expected: readonly [string, string, string]) =>
+  Effect.gen(function*() {
+    const same = (e: ReadonlyArray<string | undefined>) => expected.every((v, i) => e[i] === v)
+    yield* settle(Effect.map(eventsAbout(name), (events) => events.some(same)), 10)
+    assert.deepInclude(yield* eventsAbout(name), expected)
+  })
+
 const run = <A, E>(seed: string, body: Effect.Effect<A, E, Kube | KubeInMemoryAdmin | EciSimulator | EciCalls | import("../../src/eci/Eci.ts").Eci>) =>
   body.pipe(Effect.provide(harnessLayer({ seed })), Random.withSeed(seed))
 
@@ -59,9 +67,8 @@ describe("image cache controller", () => {
       assert.deepStrictEqual(cache.Tags, cacheTags(CLUSTER, ic))
       assert.strictEqual(cache.ImageCacheName, `${CLUSTER}-base`)
 
-      const events = yield* eventsAbout("base")
-      assert.deepInclude(events, ["Normal", "ImageCacheCreated", `created ECI image cache ${id} (2 images)`])
-      assert.deepInclude(events, ["Normal", "Created", `Image cache ${id} is ready`])
+      yield* expectEvent("base", ["Normal", "ImageCacheCreated", `created ECI image cache ${id} (2 images)`])
+      yield* expectEvent("base", ["Normal", "Created", `Image cache ${id} is ready`])
 
       yield* kube.deleteImageCache("base")
       assert.isTrue(yield* settle(Effect.map(phaseOf("base"), (p) => p === "gone"), 10))
@@ -77,7 +84,7 @@ describe("image cache controller", () => {
       const ic = yield* getIc("broken")
       assert.strictEqual(ic.status?.reason, "ImageNotFound")
       assert.include(ic.status?.message ?? "", `Failed to pull image "registry.example.com/team/does-not-exist:1": not found`)
-      assert.deepInclude(yield* eventsAbout("broken"), ["Warning", "Failed", `Failed to pull image "registry.example.com/team/does-not-exist:1": not found`])
+      yield* expectEvent("broken", ["Warning", "Failed", `Failed to pull image "registry.example.com/team/does-not-exist:1": not found`])
 
       // ECI drops a failed cache a day later; the resource stays Failed and nothing is built again.
       yield* TestClock.adjust("25 hours")
@@ -105,7 +112,7 @@ describe("image cache controller", () => {
       const after = yield* getIc("app")
       assert.notStrictEqual(after.metadata?.annotations?.[CLIENT_TOKEN_ANNOTATION], before.metadata?.annotations?.[CLIENT_TOKEN_ANNOTATION])
       assert.deepStrictEqual((yield* eciCaches).map((c) => c.ImageCacheId), [after.status?.imageCacheId])
-      assert.deepInclude(yield* eventsAbout("app"), ["Warning", "CacheVanished", `ECI image cache ${oldId} no longer exists; building a new one`])
+      yield* expectEvent("app", ["Warning", "CacheVanished", `ECI image cache ${oldId} no longer exists; building a new one`])
     })))
 
   it.effect("a cache past its retention is replaced before ECI drops it", () =>
@@ -120,7 +127,7 @@ describe("image cache controller", () => {
       assert.isTrue(yield* settle(replaced, 30))
       const ids = (yield* eciCaches).map((c) => c.ImageCacheId)
       assert.deepStrictEqual(ids, [(yield* getIc("weekly")).status?.imageCacheId])
-      assert.deepInclude(yield* eventsAbout("weekly"), ["Normal", "CacheExpired", `ECI image cache ${oldId} reached its retention end; building a new one`])
+      yield* expectEvent("weekly", ["Normal", "CacheExpired", `ECI image cache ${oldId} reached its retention end; building a new one`])
     })))
 
   it.effect("private registries: credentials from the referenced Secrets; a missing Secret keeps it Pending until it exists", () =>
@@ -132,7 +139,7 @@ describe("image cache controller", () => {
       yield* kube.createImageCache(imageCache("private", ["registry.example.com/team/app:1"], { imagePullSecrets: ["team:regcred"] }))
       assert.isTrue(yield* settle(Effect.map(getIc("private"), (ic) => ic.status?.reason === "SecretNotFound"), 10))
       assert.strictEqual((yield* getIc("private")).status?.phase, "Pending")
-      assert.deepInclude(yield* eventsAbout("private"), [
+      yield* expectEvent("private", [
         "Warning",
         "SecretNotFound",
         "image pull secret team:regcred was not found; the cache is created once it exists"

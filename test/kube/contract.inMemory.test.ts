@@ -20,6 +20,7 @@ const InMemoryContractAdmin = Layer.effect(
           metadata: { namespace, name },
           spec: { ports: Object.entries(ports).map(([portName, port]) => ({ name: portName, port })) }
         }).pipe(Effect.asVoid, Effect.orDie),
+      deleteService: (namespace, name) => admin.deleteService(namespace, name).pipe(Effect.orDie),
       createMutatingWebhookConfiguration: (configuration) =>
         admin.putMutatingWebhookConfiguration(configuration).pipe(Effect.asVoid, Effect.orDie)
     })

@@ -13,10 +13,13 @@ import {
   V1MicroTime,
   type V1MutatingWebhookConfiguration,
   type V1Node,
-  type V1Pod
+  type V1Pod,
+  type V1Service
 } from "@kubernetes/client-node"
 import { type Cause, Context, Duration, Effect, type Layer, Queue, Stream } from "effect"
+import { toWire } from "../../src/kube/codec.ts"
 import { Kube, type KubeError, type PodWatchEvent } from "../../src/kube/Kube.ts"
+import type { ListWatchEvent } from "../../src/kube/watch.ts"
 import { imageCacheContract } from "./imageCacheContract.ts"
 
 /** Fixtures the suite needs that the Kube service (a kubelet's view) cannot create. */
@@ -28,8 +31,9 @@ export class ContractAdmin extends Context.Service<ContractAdmin, {
   readonly deleteSecret: (namespace: string, name: string) => Effect.Effect<void>
   readonly putConfigMap: (namespace: string, name: string, data: Record<string, string>) => Effect.Effect<void>
   readonly createServiceAccount: (namespace: string, name: string) => Effect.Effect<void>
-  /** Creates a ClusterIP Service with these TCP ports (name → port); the server allocates its IP. */
+  /** Creates (or updates) a ClusterIP Service with these TCP ports (name → port); the server allocates its IP. */
   readonly createService: (namespace: string, name: string, ports: Record<string, number>) => Effect.Effect<void>
+  readonly deleteService: (namespace: string, name: string) => Effect.Effect<void>
   readonly createMutatingWebhookConfiguration: (configuration: V1MutatingWebhookConfiguration) => Effect.Effect<void>
 }>()("test/kube/ContractAdmin") {}
 
@@ -194,6 +198,80 @@ export const kubeContract = (
         assert.strictEqual(second.status?.conditions?.length, 2)
         // The status subresource leaves the spec alone.
         assert.strictEqual(second.spec?.nodeName, "kc-status-node")
+      }))
+
+    it.effect("patchPodStatus: the status reads back in the server's JSON encoding (null times, {} states, whole seconds); resending it is no write", () =>
+      Effect.gen(function*() {
+        const { kube, ns } = yield* setup("encoding")
+        yield* kube.createNode(node("kc-encoding-node"))
+        const base = pod(ns, "e1", { nodeName: "kc-encoding-node" })
+        yield* kube.createPod({
+          ...base,
+          spec: { ...base.spec!, initContainers: [{ name: "i", image: "registry.k8s.io/pause:3.10" }], containers: [{ name: "c", image: "registry.k8s.io/pause:3.10" }, { name: "d", image: "registry.k8s.io/pause:3.10" }] }
+        })
+        const watch = yield* subscribe(kube.watchPods("kc-encoding-node"))
+        yield* watch.next // the Snapshot
+        const patched = yield* kube.patchPodStatus(ns, "e1", {
+          status: {
+            phase: "Running",
+            reason: "",
+            podIP: "",
+            podIPs: [],
+            conditions: [
+              { type: "Ready", status: "True", reason: "", message: "" },
+              { type: "X", status: "False", lastTransitionTime: "2030-01-01T00:00:05.999Z", lastProbeTime: "2030-01-01T00:00:06.5+01:00" }
+            ],
+            initContainerStatuses: [{ name: "i" }],
+            containerStatuses: [
+              {
+                name: "c",
+                image: "",
+                imageID: "",
+                containerID: "",
+                ready: false,
+                restartCount: 0,
+                started: false,
+                state: { running: {} },
+                lastState: { terminated: { exitCode: 0, signal: 0, reason: "", message: "" } }
+              },
+              { name: "d", state: { waiting: { reason: "", message: "" } } }
+            ],
+            startTime: "2030-01-01T00:00:00.5Z"
+          }
+        })
+        const expected = {
+          phase: "Running",
+          conditions: [
+            { type: "Ready", status: "True", lastProbeTime: null, lastTransitionTime: null },
+            { type: "X", status: "False", lastProbeTime: "2029-12-31T23:00:06.000Z", lastTransitionTime: "2030-01-01T00:00:05.000Z" }
+          ],
+          initContainerStatuses: [{ name: "i", image: "", imageID: "", lastState: {}, ready: false, restartCount: 0, state: {} }],
+          containerStatuses: [
+            {
+              name: "c",
+              image: "",
+              imageID: "",
+              ready: false,
+              restartCount: 0,
+              started: false,
+              state: { running: { startedAt: null } },
+              lastState: { terminated: { exitCode: 0, startedAt: null, finishedAt: null } }
+            },
+            { name: "d", image: "", imageID: "", lastState: {}, ready: false, restartCount: 0, state: { waiting: {} } }
+          ],
+          startTime: "2030-01-01T00:00:00.000Z"
+        }
+        const { qosClass: _q, ...fromPatch } = toWire("V1PodStatus", patched.status)
+        assert.deepStrictEqual(fromPatch, expected)
+        const { qosClass: _r, ...fromGet } = toWire("V1PodStatus", (yield* kube.getPod(ns, "e1")).status)
+        assert.deepStrictEqual(fromGet, expected)
+        const modified = podOf(yield* watch.until(isEvent("Modified", "e1")))
+        const { qosClass: _w, ...fromWatch } = toWire("V1PodStatus", modified.status)
+        assert.deepStrictEqual(fromWatch, expected)
+
+        // The status as read, sent back: the server stores nothing new and tells no watcher.
+        const again = yield* kube.patchPodStatus(ns, "e1", { status: patched.status })
+        assert.strictEqual(again.metadata?.resourceVersion, patched.metadata?.resourceVersion)
       }))
 
     it.effect("patchPod: merge patch sets and removes labels; a stale resourceVersion in the patch is a KubeConflict; spec is immutable", () =>
@@ -463,6 +541,28 @@ export const kubeContract = (
         ])
         const missing = yield* failureOf(kube.getService(ns, "nope"))
         assert.deepStrictEqual(missing._tag === "KubeNotFound" ? [missing.kind, missing.name] : [missing._tag], ["services", "nope"])
+      }))
+
+    it.effect("watchServices: a Snapshot of the cluster's Services, then a Service added, updated and deleted", () =>
+      Effect.gen(function*() {
+        const { admin, kube, ns } = yield* setup("svcwatch")
+        yield* admin.createService(ns, "before", { http: 80 })
+        const watch = yield* subscribe(kube.watchServices)
+        const first = yield* watch.next
+        const names = first.type === "Snapshot" ? first.items.map((s) => `${s.metadata?.namespace}/${s.metadata?.name}`) : []
+        assert.includeMembers(names, ["default/kubernetes", `${ns}/before`])
+
+        // Cluster-wide: other namespaces' Services may pass by; only this namespace's are looked at.
+        // (An element that never comes fails the test when `until` times out, naming what was seen.)
+        const web = (type: string, port: number) => (e: ListWatchEvent<V1Service>) =>
+          e.type === type && e.type !== "Snapshot" && e.object.metadata?.namespace === ns && e.object.metadata.name === "web" &&
+          e.object.spec?.ports?.[0]?.port === port
+        yield* admin.createService(ns, "web", { http: 80 })
+        yield* watch.until(web("Added", 80))
+        yield* admin.createService(ns, "web", { http: 8080 })
+        yield* watch.until(web("Modified", 8080))
+        yield* admin.deleteService(ns, "web")
+        yield* watch.until(web("Deleted", 8080))
       }))
 
     it.effect("Nodes: status conditions merge by type; patchNode keeps status; a duplicate is AlreadyExists; delete", () =>

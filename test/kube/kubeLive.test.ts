@@ -165,6 +165,31 @@ describe("KubeLive on the wire", () => {
       }).pipe(withKubeOn(kubeconfigPath))
     }))
 
+  it.live("Event creations do not spend the client's token bucket: Events have a budget of their own", () =>
+    Effect.gen(function*() {
+      const { kubeconfigPath, seen } = yield* fakeApiServer((req, res) => {
+        res.setHeader("content-type", "application/json")
+        res.end(req.method === "POST" ? req.body : JSON.stringify(podJson("a", "7")))
+      })
+      yield* Effect.gen(function*() {
+        const kube = yield* Kube
+        for (const name of ["e1", "e2", "e3"]) {
+          yield* kube.createEvent({ metadata: { name, namespace: "default" }, involvedObject: { kind: "Pod", name: "a" } })
+        }
+        yield* kube.getPod("default", "a") // the bucket's one token is still there
+      }).pipe(
+        // One token, the next after 1,000 s: any request but the first through the bucket would time out.
+        Effect.provide(Layer.fresh(KubeLive({ kubeconfigPath, qps: 0.001, burst: 1 }))),
+        Effect.timeout("10 seconds")
+      )
+      assert.deepStrictEqual(seen.map((r) => [r.method, r.path]), [
+        ["POST", "/api/v1/namespaces/default/events"],
+        ["POST", "/api/v1/namespaces/default/events"],
+        ["POST", "/api/v1/namespaces/default/events"],
+        ["GET", "/api/v1/namespaces/default/pods/a"]
+      ])
+    }))
+
   it.live("a kubeconfig that cannot be read fails the layer with a message naming it", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(Layer.build(KubeLive({ kubeconfigPath: "/nonexistent/kubeconfig" })))

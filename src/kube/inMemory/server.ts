@@ -13,6 +13,7 @@ import {
 } from "../strategicMerge.ts"
 import { type ListWatchSource, listWatch } from "../watch.ts"
 import { decodeImageCache } from "../imageCache.ts"
+import { podAsServed } from "../podStatusWire.ts"
 import { defaultAllocatable } from "./admission.ts"
 import { makeAuth } from "./auth.ts"
 import { decideCustomDelete, imageCacheUpdate } from "./imageCaches.ts"
@@ -72,6 +73,11 @@ export const makeServer = (options: ServerOptions) => {
   const now = Effect.clockWith((clock) => Effect.sync(() => clock.currentTimeMillisUnsafe()))
   const decode = <A>(resource: Resource, o: Wire): A =>
     resource === "imagecaches" ? decodeImageCache(o) as A : fromWire<A>(modelOf[resource], structuredClone(o))
+  /**
+   * A pod is kept as the real server keeps it, as Go structs: its status reads back in their JSON
+   * encoding (null times, `{}` states, …), and a write that differs only in that encoding is no change.
+   */
+  const asStored = (resource: Resource, o: Wire): Wire => resource === "pods" ? podAsServed(o) : o
 
   const latency = Effect.suspend(() => {
     const l = faults.latency
@@ -124,7 +130,7 @@ export const makeServer = (options: ServerOptions) => {
           deletionGracePeriodSeconds: _dg,
           ...rest
         } = m
-        const object = prepare(normalizeWire({
+        const object = asStored(resource, prepare(normalizeWire({
           ...wire,
           metadata: {
             ...rest,
@@ -133,7 +139,7 @@ export const makeServer = (options: ServerOptions) => {
             uid: store.nextUid(),
             creationTimestamp: formatTime(millis)
           }
-        }, operation) as Wire)
+        }, operation) as Wire))
         return decode<A>(resource, store.create(resource, keyOf(namespace, name), object))
       })
       return yield* (via === "api" ? write(resource, String(name ?? ""), apply) : apply)
@@ -175,7 +181,7 @@ export const makeServer = (options: ServerOptions) => {
         const kept = part === "status" ? "spec" : "status"
         const patched = normalizeWire({ ...keepSystemMetadata(current, merged), [kept]: current[kept] }, operation) as Wire
         if (patched[kept] === undefined) delete patched[kept]
-        const next = resource === "nodes" ? defaultAllocatable(patched) : patched
+        const next = resource === "nodes" ? defaultAllocatable(patched) : asStored(resource, patched)
         if (resource === "pods" && part === "object") checkPodSpecUpdate(name, current, next)
         const stored = store.update(resource, key, next)
         return decode<A>(resource, readyToRemove(stored) ? store.remove(resource, key) : stored)
