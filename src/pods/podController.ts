@@ -6,7 +6,7 @@ import { listGroupsByTags, type ContainerGroup } from "../eci/queries.ts"
 import { randomUuid } from "../common/uuid.ts"
 import { Kube } from "../kube/Kube.ts"
 import { makeServiceCache } from "../kube/serviceCache.ts"
-import { done, makeWorkQueue, requeueAfter, type ReconcileOutcome } from "../queue/workQueue.ts"
+import { done, makeWorkQueue, requeueAfter, type ReconcileOutcome, type WorkQueue } from "../queue/workQueue.ts"
 import { resolveImageCacheAnnotation, withImageCache } from "../imagecache/podAnnotation.ts"
 import { IDENTITY_TAGS } from "../translate/identity.ts"
 import { podToEci } from "../translate/podToEci.ts"
@@ -341,10 +341,8 @@ export const runPodController = (options: PodControllerOptions) =>
         }
       })
 
-    const reconcile = (uid: string) =>
+    const nextStep = (pod: V1Pod, uid: string) =>
       Effect.gen(function*() {
-        const pod = pods.get(uid)
-        if (pod === undefined) return yield* reconcileOrphan(uid)
         const m = remember(uid)
         const group = cache.get(uid)
         // A proof of absence holds only until a group is seen again.
@@ -360,13 +358,70 @@ export const runPodController = (options: PodControllerOptions) =>
           now: yield* now
         })
         yield* Effect.logDebug("reconcile", podKey(pod), step._tag, pod.status?.phase ?? "", group?.Status ?? "no group", group?.ContainerGroupId ?? "")
-        return yield* act(pod, step).pipe(
-          Effect.catchTag("KubeNotFound", () => Effect.succeed(done)), // the pod went away meanwhile
-          Effect.annotateLogs({ pod: podKey(pod), step: step._tag })
-        )
+        return step
+      })
+
+    const acting = (pod: V1Pod, step: Step) =>
+      act(pod, step).pipe(
+        Effect.catchTag("KubeNotFound", () => Effect.succeed(done)), // the pod went away meanwhile
+        Effect.annotateLogs({ pod: podKey(pod), step: step._tag })
+      )
+
+    /**
+     * Steps that spend a scarce ECI quota (Create, Delete: 1000/min each) run in lanes of their own,
+     * so workers waiting for those tokens are not the ones that write statuses: a burst throttled at
+     * ECI's create quota does not hold back the status of the pods already running, nor a deletion.
+     * A lane decides again when a pod's turn comes (it may have changed while it waited) and gives
+     * the pod back to the main queue; while a lane acts on a pod, the main queue leaves it alone.
+     */
+    const laneOf = (step: Step): "create" | "delete" | undefined =>
+      step._tag === "CreateGroup" ? "create" : step._tag === "DeleteGroup" ? "delete" : undefined
+    const inLane = new Set<string>()
+    /** Pods the main queue skipped while a lane held them: looked at again when the lane is done. */
+    const skipped = new Set<string>()
+
+    const reconcile = (uid: string) =>
+      Effect.gen(function*() {
+        if (inLane.has(uid)) {
+          skipped.add(uid)
+          return done
+        }
+        const pod = pods.get(uid)
+        if (pod === undefined) return yield* reconcileOrphan(uid)
+        const step = yield* nextStep(pod, uid)
+        const lane = laneOf(step)
+        if (lane !== undefined) {
+          yield* lanes[lane].add(uid)
+          return done
+        }
+        return yield* acting(pod, step)
       })
 
     const queue = yield* makeWorkQueue({ name: "pods", workers: options.workers ?? 32, process: reconcile })
+
+    const reconcileInLane = (lane: "create" | "delete") => (uid: string) =>
+      Effect.gen(function*() {
+        // The main queue is acting on this pod (it had not handed it over yet): after it.
+        if (queue.isProcessing(uid)) return requeueAfter("100 millis")
+        const pod = pods.get(uid)
+        if (pod === undefined) return done
+        inLane.add(uid)
+        const outcome = yield* nextStep(pod, uid).pipe(
+          Effect.flatMap((step) => laneOf(step) === lane ? acting(pod, step) : Effect.succeed(requeueAfter(0))),
+          Effect.ensuring(Effect.suspend(() => {
+            inLane.delete(uid)
+            return skipped.delete(uid) ? queue.add(uid) : Effect.void
+          }))
+        )
+        // What comes next is the main queue's (a created group's first poll wakes it by itself).
+        if (outcome._tag === "RequeueAfter") yield* queue.addAfter(uid, outcome.delay)
+        return done
+      })
+
+    const lanes: { readonly [L in "create" | "delete"]: WorkQueue<string> } = {
+      create: yield* makeWorkQueue({ name: "pod-creates", workers: options.workers ?? 32, process: reconcileInLane("create") }),
+      delete: yield* makeWorkQueue({ name: "pod-deletes", workers: options.workers ?? 32, process: reconcileInLane("delete") })
+    }
 
     const countPhases = Effect.suspend(() => {
       const counts: Record<string, number> = { Pending: 0, Running: 0, Succeeded: 0, Failed: 0, Unknown: 0 }

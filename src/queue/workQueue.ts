@@ -17,6 +17,8 @@ export interface WorkQueue<K> {
   readonly forget: (key: K) => Effect.Effect<void>
   /** Keys waiting or in flight. */
   readonly depth: Effect.Effect<number>
+  /** Whether a reconcile of `key` is running now. */
+  readonly isProcessing: (key: K) => boolean
 }
 
 /** What a reconcile asks for: nothing more, or another look after a delay. */
@@ -131,5 +133,5 @@ export const makeWorkQueue = <K, E, R>(options: WorkQueueOptions<K, E, R>): Effe
       Effect.forever
     )
     for (let i = 0; i < options.workers; i++) yield* Effect.forkScoped(worker)
-    return { add, addAfter, forget, depth }
+    return { add, addAfter, forget, depth, isProcessing: (key: K) => processing.has(key) }
   })
