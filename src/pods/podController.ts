@@ -6,7 +6,7 @@ import { listGroupsByTags, type ContainerGroup } from "../eci/queries.ts"
 import { randomUuid } from "../common/uuid.ts"
 import { Kube } from "../kube/Kube.ts"
 import { makeServiceCache } from "../kube/serviceCache.ts"
-import { done, makeWorkQueue, requeueAfter, type ReconcileOutcome, type WorkQueue } from "../queue/workQueue.ts"
+import { done, handOver, makeWorkQueue, requeueAfter, type ReconcileOutcome, type WorkQueue } from "../queue/workQueue.ts"
 import { resolveImageCacheAnnotation, withImageCache } from "../imagecache/podAnnotation.ts"
 import { IDENTITY_TAGS } from "../translate/identity.ts"
 import { podToEci } from "../translate/podToEci.ts"
@@ -390,10 +390,8 @@ export const runPodController = (options: PodControllerOptions) =>
         if (pod === undefined) return yield* reconcileOrphan(uid)
         const step = yield* nextStep(pod, uid)
         const lane = laneOf(step)
-        if (lane !== undefined) {
-          yield* lanes[lane].add(uid)
-          return done
-        }
+        // Handed over once this reconcile is over: the lane waits for the main queue to let go.
+        if (lane !== undefined) return handOver(lanes[lane].add(uid))
         return yield* acting(pod, step)
       })
 

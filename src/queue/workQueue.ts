@@ -21,10 +21,17 @@ export interface WorkQueue<K> {
   readonly isProcessing: (key: K) => boolean
 }
 
-/** What a reconcile asks for: nothing more, or another look after a delay. */
-export type ReconcileOutcome = { readonly _tag: "Done" } | { readonly _tag: "RequeueAfter"; readonly delay: Duration.Input }
+/**
+ * What a reconcile asks for: nothing more, another look after a delay, or `then` run once this
+ * reconcile no longer counts as in flight (to hand the key to another queue that checks for that).
+ */
+export type ReconcileOutcome =
+  | { readonly _tag: "Done" }
+  | { readonly _tag: "RequeueAfter"; readonly delay: Duration.Input }
+  | { readonly _tag: "HandOver"; readonly then: Effect.Effect<void> }
 export const done: ReconcileOutcome = { _tag: "Done" }
 export const requeueAfter = (delay: Duration.Input): ReconcileOutcome => ({ _tag: "RequeueAfter", delay })
+export const handOver = (then: Effect.Effect<void>): ReconcileOutcome => ({ _tag: "HandOver", then })
 
 export interface WorkQueueOptions<K, E, R> {
   readonly name: string
@@ -91,11 +98,15 @@ export const makeWorkQueue = <K, E, R>(options: WorkQueueOptions<K, E, R>): Effe
         yield* report
       })
 
+    const handOvers = new Map<K, Effect.Effect<void>>()
     const finish = (key: K) =>
-      Effect.sync(() => {
+      Effect.suspend(() => {
         processing.delete(key)
         if (dirty.has(key)) Queue.offerUnsafe(ready, key)
-      }).pipe(Effect.andThen(report))
+        const then = handOvers.get(key)
+        handOvers.delete(key)
+        return then === undefined ? report : report.pipe(Effect.andThen(then))
+      })
 
     const handle = (key: K) =>
       options.process(key).pipe(
@@ -106,6 +117,7 @@ export const makeWorkQueue = <K, E, R>(options: WorkQueueOptions<K, E, R>): Effe
               failures.delete(key)
               yield* Metric.update(Metric.withAttributes(reconciles, { ...attributes, outcome: "ok" }), 1)
               if (outcome._tag === "RequeueAfter") yield* addAfter(key, outcome.delay)
+              if (outcome._tag === "HandOver") handOvers.set(key, outcome.then)
             }),
           onFailure: (cause) => {
             if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause)

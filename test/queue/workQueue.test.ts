@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Ref } from "effect"
 import { TestClock } from "effect/testing"
-import { done, makeWorkQueue, requeueAfter } from "../../src/queue/workQueue.ts"
+import { done, handOver, makeWorkQueue, requeueAfter } from "../../src/queue/workQueue.ts"
 
 /** Lets forked workers run to their next suspension point. */
 const settle = Effect.gen(function*() {
@@ -9,6 +9,19 @@ const settle = Effect.gen(function*() {
 })
 
 describe("the keyed work queue", () => {
+  it.effect("runs a hand-over once the key no longer counts as in flight", () =>
+    Effect.gen(function*() {
+      const seen = yield* Ref.make<Array<boolean>>([])
+      const q = yield* makeWorkQueue({
+        name: "t",
+        workers: 1,
+        process: (_: string) => Effect.succeed(handOver(Effect.suspend(() => Ref.update(seen, (s) => [...s, q.isProcessing("pod")]))))
+      })
+      yield* q.add("pod")
+      yield* settle
+      assert.deepStrictEqual(yield* Ref.get(seen), [false])
+    }).pipe(Effect.scoped))
+
   it.effect("collapses duplicate adds of a waiting key into one reconcile", () =>
     Effect.gen(function*() {
       const runs = yield* Ref.make<Array<string>>([])
