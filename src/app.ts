@@ -11,6 +11,7 @@ import { runNodeController } from "./node/nodeController.ts"
 import { healthy, type NodeHealth, type NodeIdentity } from "./node/nodeObject.ts"
 import { loggingLayer } from "./observability/logging.ts"
 import { MetricsServerLive } from "./observability/metricsServer.ts"
+import { ProcessMetricsLive } from "./observability/processMetrics.ts"
 import { EventBudget } from "./pods/events.ts"
 import { runPodController } from "./pods/podController.ts"
 import type { NodeContext } from "./translate/resolved.ts"
@@ -98,6 +99,7 @@ export const appLayer = (config: AppConfig) => {
   // the webhook and takes over the kubelet API the moment it leads); controllers on the leader only.
   return Layer.mergeAll(
     MetricsServerLive({ port: config.metricsPort }),
+    ProcessMetricsLive(),
     WebhookServerLive(config.webhookPort),
     KubeletServerLive,
     controllers(config)

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Ref } from "effect"
 import { TestClock } from "effect/testing"
-import { done, handOver, makeWorkQueue, requeueAfter } from "../../src/queue/workQueue.ts"
+import { done, handOver, makeWorkQueue, type ReconcileOutcome, requeueAfter } from "../../src/queue/workQueue.ts"
 
 /** Lets forked workers run to their next suspension point. */
 const settle = Effect.gen(function*() {
@@ -15,7 +15,8 @@ describe("the keyed work queue", () => {
       const q = yield* makeWorkQueue({
         name: "t",
         workers: 1,
-        process: (_: string) => Effect.succeed(handOver(Effect.suspend(() => Ref.update(seen, (s) => [...s, q.isProcessing("pod")]))))
+        process: (_: string): Effect.Effect<ReconcileOutcome> =>
+          Effect.succeed(handOver(Effect.suspend(() => Ref.update(seen, (s) => [...s, q.isProcessing("pod")]))))
       })
       yield* q.add("pod")
       yield* settle
