@@ -43,7 +43,8 @@ const { values: a } = parseArgs({
     "keep-work-dir": { type: "boolean", default: false },
     "cpu-prof": { type: "boolean", default: false },
     "ours-node-options": { type: "string" },
-    "ours-args": { type: "string" }
+    "ours-args": { type: "string" },
+    "ours-entry": { type: "string" }
   },
   strict: true
 })
@@ -119,13 +120,15 @@ const program = Effect.gen(function*() {
     .filter((x): x is string => x !== undefined).join(" ")
   const oursArgs = (a["ours-args"] ?? "").split(/\s+/).filter((x) => x !== "")
   if (oursArgs.length > 0) log(`ours runs with extra flags: ${oursArgs.join(" ")} (not the production defaults)`)
+  const oursEntry = a["ours-entry"]
+  if (oursEntry !== undefined && !fs.existsSync(repoPath(oursEntry))) throw new Error(`--ours-entry: ${oursEntry} does not exist (npm run bundle builds dist/eci-virtual-node.mjs)`)
   const runs: Array<RunResult> = []
   for (let rep = 1; rep <= reps; rep++) {
     // Interleaved: every system once per repetition, the order rotated so none always goes first.
     const order = systems.map((_, i) => systems[(i + rep - 1) % systems.length] as SystemName)
     for (const system of order) {
       for (const profile of system === "ours" ? profiles : (["zero"] as const)) {
-        runs.push(yield* runScenario({ cp, peerBin: peers.bin, workDir, kube, auditLog, ...(nodeOptions === "" ? {} : { nodeOptions }), oursArgs }, system, profile, rep, opts))
+        runs.push(yield* runScenario({ cp, peerBin: peers.bin, workDir, kube, auditLog, ...(nodeOptions === "" ? {} : { nodeOptions }), oursArgs, ...(oursEntry === undefined ? {} : { oursEntry }) }, system, profile, rep, opts))
         writeOutputs(stamp, runs, { peers, controlPlaneSeconds, workDir, tStart }) // partial results survive a crash
       }
     }
@@ -159,7 +162,7 @@ const writeOutputs = (
   const json = `${base}.json`
   fs.writeFileSync(json, JSON.stringify({
     stamp,
-    options: { ...opts, reps, systems, profiles, quick, oursNodeOptions: a["ours-node-options"] ?? null, oursArgs: a["ours-args"] ?? null, cpuProf: a["cpu-prof"] === true },
+    options: { ...opts, reps, systems, profiles, quick, oursNodeOptions: a["ours-node-options"] ?? null, oursArgs: a["ours-args"] ?? null, oursEntry: a["ours-entry"] ?? null, cpuProf: a["cpu-prof"] === true },
     machine: { cpus: os.cpus().length, memoryBytes: os.totalmem(), node: process.version, platform: `${os.platform()} ${os.release()}` },
     peers: { bin: meta.peers.bin, buildSeconds: meta.peers.seconds, vk: "v1.13.0", kwok: "v0.8.0" },
     controlPlaneStartSeconds: meta.controlPlaneSeconds,

@@ -59,6 +59,8 @@ export interface SystemContext {
   readonly nodeOptions?: string
   /** ours: flags appended after the production ones (the last occurrence of a flag wins). */
   readonly oursArgs?: ReadonlyArray<string>
+  /** ours: what Node runs, relative to the repository (default `src/main.ts`; `dist/eci-virtual-node.mjs` is the image's). */
+  readonly oursEntry?: string
 }
 
 const fail = (what: string, message: string) => new Error(`${what}: ${message}`)
@@ -138,6 +140,7 @@ const startOurs = (ctx: SystemContext, nodeName: string, profile: BenchProfile):
       logDir: path.join(ctx.workDir, "logs"),
       stopGraceSeconds: 10,
       ...(ctx.nodeOptions === undefined ? {} : { env: { NODE_OPTIONS: ctx.nodeOptions } }),
+      ...(ctx.oursEntry === undefined ? {} : { entry: ctx.oursEntry }),
       args: [
         "--cluster-id", "bench",
         "--region", "cn-hangzhou",

@@ -54,18 +54,41 @@ export const allPages = <A>(
 /** ECI's tag filter for a map of tags. */
 export const tagFilter = (tags: Readonly<Record<string, string>>) => Object.entries(tags).map(([Key, Value]) => ({ Key, Value }))
 
+/** The DescribeContainerGroups request for one page of the groups carrying all these tags. */
+const byTagsPage = (tags: Readonly<Record<string, string>>, nextToken: string | undefined) => ({
+  Tag: tagFilter(tags),
+  Limit: describeBatchSize,
+  // Events are what pod Events, OOM and NoStock reasons and the matched image cache come from.
+  WithEvent: true,
+  ...(nextToken === undefined ? {} : { NextToken: nextToken })
+})
+
 /** Every group carrying all these tags, following NextToken page by page (20 a page). */
 export const listGroupsByTags = (
   tags: Readonly<Record<string, string>>
 ): Effect.Effect<ReadonlyArray<ContainerGroup>, EciError, Eci> =>
   Eci.use((eci) =>
     allPages((nextToken) =>
-      eci.call("DescribeContainerGroups", {
-        Tag: tagFilter(tags),
-        Limit: describeBatchSize,
-        // Events are what pod Events, OOM and NoStock reasons and the matched image cache come from.
-        WithEvent: true,
-        ...(nextToken === undefined ? {} : { NextToken: nextToken })
-      }).pipe(Effect.map((page) => ({ items: page.ContainerGroups ?? [], nextToken: page.NextToken })))
+      eci.call("DescribeContainerGroups", byTagsPage(tags, nextToken))
+        .pipe(Effect.map((page) => ({ items: page.ContainerGroups ?? [], nextToken: page.NextToken })))
     )
   )
+
+/**
+ * `listGroupsByTags` a page at a time: `onPage` handles each page's groups as it arrives and nothing
+ * keeps the whole list, which for a node's 10,000 groups is ~60 MB as ECI answers it (the group
+ * cache keeps ~2 KB of each).
+ */
+export const forEachPageOfGroupsByTags = <E, R>(
+  tags: Readonly<Record<string, string>>,
+  onPage: (groups: ReadonlyArray<ContainerGroup>) => Effect.Effect<void, E, R>
+): Effect.Effect<void, EciError | E, Eci | R> =>
+  Effect.gen(function*() {
+    const eci = yield* Eci
+    let nextToken: string | undefined
+    do {
+      const page = yield* eci.call("DescribeContainerGroups", byTagsPage(tags, nextToken))
+      yield* onPage(page.ContainerGroups ?? [])
+      nextToken = page.NextToken === undefined || page.NextToken === "" ? undefined : page.NextToken
+    } while (nextToken !== undefined)
+  })

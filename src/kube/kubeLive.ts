@@ -23,7 +23,7 @@ import { decodeImageCache, IMAGE_CACHE_API, type ImageCacheWatchEvent } from "./
 import { Kube, KubeApiError, type KubeError, type PatchType, type PodWatchEvent } from "./Kube.ts"
 import { defaultKubeRateLimit, makeKubeRateLimiter } from "./rateLimit.ts"
 import { watchFrom } from "./liveWatch.ts"
-import { type ListWatchSource, listWatch } from "./watch.ts"
+import { LIST_PAGE_SIZE, listInPages, type ListWatchSource, listWatch } from "./watch.ts"
 
 export interface KubeLiveOptions {
   /** A kubeconfig file; without it the in-cluster service-account configuration is used. */
@@ -94,7 +94,7 @@ const callOptions = (signal: AbortSignal, patch?: PatchType): ConfigurationOptio
 /** What a list call returns, as far as the watch needs it. */
 interface ListResult<T> {
   readonly items: Array<T>
-  readonly metadata?: { readonly resourceVersion?: string }
+  readonly metadata?: { readonly resourceVersion?: string; readonly _continue?: string }
 }
 
 /**
@@ -152,14 +152,17 @@ export const KubeLive = (options: KubeLiveOptions = {}): Layer.Layer<Kube, KubeA
         patch?: PatchType
       ): Effect.Effect<A, KubeError> => limited(request(target, f, patch))
 
+      /** `list` reads one page (`continueToken` undefined: the first); the pages are read in turn. */
       const source = <T>(
-        list: Effect.Effect<ListResult<T>, KubeError>,
+        list: (continueToken: string | undefined) => Effect.Effect<ListResult<T>, KubeError>,
         path: string,
         query: Record<string, string>,
         type: string,
         target: CallTarget
       ): ListWatchSource<T> => ({
-        list: Effect.map(list, (l) => ({ items: l.items, resourceVersion: l.metadata?.resourceVersion ?? "" })),
+        list: listInPages((token) =>
+          Effect.map(list(token), (l) => ({ items: l.items, resourceVersion: l.metadata?.resourceVersion ?? "", continue: l.metadata?._continue }))
+        ),
         watch: (resourceVersion) => watchFrom<T>(watcher, { path, query, type, target, resourceVersion }, limited)
       })
 
@@ -173,7 +176,7 @@ export const KubeLive = (options: KubeLiveOptions = {}): Layer.Layer<Kube, KubeA
       ): Stream.Stream<T | undefined, KubeError> => {
         const fieldSelector = `metadata.name=${name}`
         return listWatch(
-          source(list(fieldSelector), `/api/v1/namespaces/${namespace}/${kind}`, { fieldSelector }, type, {
+          source(() => list(fieldSelector), `/api/v1/namespaces/${namespace}/${kind}`, { fieldSelector }, type, {
             operation: `watch ${kind}`,
             kind,
             name
@@ -187,7 +190,8 @@ export const KubeLive = (options: KubeLiveOptions = {}): Layer.Layer<Kube, KubeA
           const target = { operation: "watchPods", kind: "pods", name: nodeName }
           return listWatch(
             source<V1Pod>(
-              call(target, (o) => core.listPodForAllNamespaces({ fieldSelector }, o)),
+              (token) =>
+                call(target, (o) => core.listPodForAllNamespaces({ fieldSelector, limit: LIST_PAGE_SIZE, ...(token === undefined ? {} : { _continue: token }) }, o)),
               "/api/v1/pods",
               { fieldSelector },
               "V1Pod",
@@ -311,7 +315,11 @@ export const KubeLive = (options: KubeLiveOptions = {}): Layer.Layer<Kube, KubeA
           call({ operation: "getService", kind: "services", name }, (o) => core.readNamespacedService({ namespace, name }, o)),
         watchServices: listWatch(
           source<V1Service>(
-            call({ operation: "watchServices", kind: "services", name: "" }, (o) => core.listServiceForAllNamespaces({}, o)),
+            (token) =>
+              call(
+                { operation: "watchServices", kind: "services", name: "" },
+                (o) => core.listServiceForAllNamespaces({ limit: LIST_PAGE_SIZE, ...(token === undefined ? {} : { _continue: token }) }, o)
+              ),
             "/api/v1/services",
             {},
             "V1Service",
@@ -373,7 +381,7 @@ export const KubeLive = (options: KubeLiveOptions = {}): Layer.Layer<Kube, KubeA
         // CustomObjectsApi answers plain JSON (`any`): decodeImageCache gives it the Kube service's shape.
         watchImageCaches: listWatch(
           source<unknown>(
-            call(imageCacheTarget("watchImageCaches", ""), (o) => custom.listClusterCustomObject(imageCaches, o) as Promise<ListResult<unknown>>),
+            () => call(imageCacheTarget("watchImageCaches", ""), (o) => custom.listClusterCustomObject(imageCaches, o) as Promise<ListResult<unknown>>),
             `/apis/${IMAGE_CACHE_API.group}/${IMAGE_CACHE_API.version}/${IMAGE_CACHE_API.plural}`,
             {},
             IMAGE_CACHE_API.kind,

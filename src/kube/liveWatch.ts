@@ -3,7 +3,7 @@ import { Cause, Effect, Queue, Stream } from "effect"
 import { fromWire } from "./codec.ts"
 import { type CallTarget, fromClientError, fromStatus } from "./errors.ts"
 import type { KubeError } from "./Kube.ts"
-import { WatchExpired, type WatchItem } from "./watch.ts"
+import { WatchExpired, type WatchItem, withoutManagedFields } from "./watch.ts"
 
 /** What a watch line's `object` holds, as far as we read it before decoding (an object or a Status). */
 interface RawObject {
@@ -37,7 +37,8 @@ export const watchFrom = <T>(
     const onEvent = (phase: string, raw: RawObject | undefined) => {
       const rv = raw?.metadata?.resourceVersion ?? resourceVersion
       if (phase === "ADDED" || phase === "MODIFIED" || phase === "DELETED") {
-        Queue.offerUnsafe(queue, { type: phases[phase], object: fromWire<T>(type, raw), resourceVersion: rv })
+        // managedFields go before decoding (listWatch would drop them after): no work spent on them.
+        Queue.offerUnsafe(queue, { type: phases[phase], object: fromWire<T>(type, withoutManagedFields(raw)), resourceVersion: rv })
       } else if (phase === "BOOKMARK") {
         Queue.offerUnsafe(queue, { type: "Bookmark", resourceVersion: rv })
       } else if (phase === "ERROR") {

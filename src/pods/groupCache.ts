@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto"
 import { Clock, Duration, Effect, Metric, PubSub, Schedule, Stream } from "effect"
-import { describeGroupsByIds, listGroupsByTags, type ContainerGroup } from "../eci/queries.ts"
+import { internStrings } from "../common/intern.ts"
+import { describeGroupsByIds, forEachPageOfGroupsByTags, type ContainerGroup } from "../eci/queries.ts"
 
 /**
  * What we know of our container groups, by pod UID, from batched DescribeContainerGroups polls
@@ -48,13 +49,13 @@ const GROUP_FIELDS = [
 const CONTAINER_FIELDS = ["Name", "Image", "Ready", "RestartCount", "CurrentState", "PreviousState"] as const satisfies ReadonlyArray<keyof EciContainer>
 const EVENT_FIELDS = ["Count", "FirstTimestamp", "LastTimestamp", "Message", "Name", "Reason", "Type"] as const
 
-/** A group as the cache keeps it (see `CachedGroup`). */
+/** A group as the cache keeps it (see `CachedGroup`), its short strings interned (`internStrings`). */
 export const slimGroup = (g: ContainerGroup): CachedGroup => {
   const out: { -readonly [K in keyof CachedGroup]: CachedGroup[K] } = pick(g, GROUP_FIELDS)
   if (g.Events !== undefined) out.Events = g.Events.map((e) => pick(e, EVENT_FIELDS))
   if (g.Containers !== undefined) out.Containers = g.Containers.map((c) => pick(c, CONTAINER_FIELDS))
   if (g.InitContainers !== undefined) out.InitContainers = g.InitContainers.map((c) => pick(c, CONTAINER_FIELDS))
-  return out
+  return internStrings(out)
 }
 
 export interface GroupCache {
@@ -91,9 +92,10 @@ const terminal = new Set(["Succeeded", "Failed", "Expired", "ScheduleFailed"])
  * One group per pod: a pod may briefly have two (a group that could not be scheduled, being
  * replaced). The live one wins over a finished one, then the newest.
  */
-const rank = (g: ContainerGroup) => [terminal.has(g.Status ?? "") ? 0 : 1, Date.parse(g.CreationTime ?? "") || 0] as const
+type Ranked = Pick<ContainerGroup, "Status" | "CreationTime">
+const rank = (g: Ranked) => [terminal.has(g.Status ?? "") ? 0 : 1, Date.parse(g.CreationTime ?? "") || 0] as const
 
-export const preferGroup = (a: ContainerGroup, b: ContainerGroup): ContainerGroup => {
+export const preferGroup = <G extends Ranked>(a: G, b: G): G => {
   const [ra, rb] = [rank(a), rank(b)]
   return ra[0] !== rb[0] ? (ra[0] > rb[0] ? a : b) : ra[1] >= rb[1] ? a : b
 }
@@ -104,7 +106,7 @@ export const makeGroupCache = (options: GroupCacheOptions) =>
   Effect.gen(function*() {
     const resyncMs = Duration.toMillis(options.resyncInterval ?? "30 seconds")
     const hotMs = Duration.toMillis(options.hotInterval ?? "2 seconds")
-    const byPod = new Map<string, ContainerGroup>()
+    const byPod = new Map<string, CachedGroup>()
     /** group id → pod UID of the groups in `byPod`, so a vanished id is found without a scan. */
     const podByGroupId = new Map<string, string>()
     const prints = new Map<string, string>()
@@ -113,9 +115,19 @@ export const makeGroupCache = (options: GroupCacheOptions) =>
     let fullListAt: number | undefined
     const published = yield* PubSub.unbounded<string>()
 
-    /** When each pod's entry was last written: a full list may only evict what it could have seen. */
+    /**
+     * When each pod's entry was last written: a full list may only evict what it could have seen. An
+     * entry for a pod without a group matters only to a poll or list already running when it was
+     * written, so it is dropped once none is (`forgetOldWrites`): nothing grows with every pod ever seen.
+     */
     const writtenAt = new Map<string, number>()
-    const observe = (podUid: string, group: ContainerGroup | undefined, quiet = false) =>
+    /** When the hot poll in flight began (undefined between polls). */
+    let pollStartedAt: number | undefined
+    const forgetOldWrites = () => {
+      const cutoff = pollStartedAt ?? Number.POSITIVE_INFINITY
+      for (const [uid, at] of writtenAt) if (at < cutoff && !byPod.has(uid)) writtenAt.delete(uid)
+    }
+    const observe = (podUid: string, group: CachedGroup | undefined, quiet = false) =>
       Effect.gen(function*() {
         writtenAt.set(podUid, yield* Clock.currentTimeMillis)
         const before = prints.get(podUid)
@@ -133,7 +145,7 @@ export const makeGroupCache = (options: GroupCacheOptions) =>
         if (before !== now && !quiet) yield* PubSub.publish(published, podUid)
       })
 
-    const heat = (group: ContainerGroup, changed: boolean, at: number) => {
+    const heat = (group: CachedGroup, changed: boolean, at: number) => {
       const id = group.ContainerGroupId
       if (id === undefined) return
       const entry = hot.get(id)
@@ -146,35 +158,42 @@ export const makeGroupCache = (options: GroupCacheOptions) =>
       }
     }
 
-    const preferred = (groups: ReadonlyArray<ContainerGroup>) => {
-      const byUid = new Map<string, ContainerGroup>()
-      for (const g of groups) {
-        const uid = options.podUidOf(g)
-        if (uid === undefined) continue
-        const other = byUid.get(uid)
-        byUid.set(uid, other === undefined ? g : preferGroup(other, g))
-      }
-      return byUid
-    }
-
+    /**
+     * The list is taken in page by page, each group as its page arrives, so the cache never holds a
+     * second copy of every group (at 10,000 groups, a list in flight — and one almost always is — held
+     * 20 MB more). A pod with two groups (on different pages) ends with the preferred one.
+     */
     const fullList = Effect.gen(function*() {
       const startedAt = yield* Clock.currentTimeMillis
-      const groups = preferred(yield* listGroupsByTags(options.listTags))
+      /** The preferred group of each pod listed so far. */
+      const listed = new Map<string, CachedGroup>()
+      /** When this list wrote a pod's entry: a later write (a poll, a create) is newer than the list. */
+      const wroteAt = new Map<string, number>()
+      yield* forEachPageOfGroupsByTags(options.listTags, (page) =>
+        Effect.gen(function*() {
+          const at = yield* Clock.currentTimeMillis
+          for (const full of page) {
+            const uid = options.podUidOf(full)
+            if (uid === undefined) continue
+            const earlier = listed.get(uid)
+            const g = earlier === undefined ? slimGroup(full) : preferGroup(earlier, slimGroup(full))
+            listed.set(uid, g)
+            if (g === earlier) continue
+            // A newer observation (a poll or a create that finished while the list ran) wins.
+            if ((writtenAt.get(uid) ?? 0) > (wroteAt.get(uid) ?? startedAt)) continue
+            const changed = prints.get(uid) !== fingerprint(g)
+            yield* observe(uid, g)
+            wroteAt.set(uid, writtenAt.get(uid) ?? at)
+            heat(g, changed, at)
+          }
+        }))
       const at = yield* Clock.currentTimeMillis
-      const seen = new Set<string>()
-      for (const [uid, g] of groups) {
-        seen.add(uid)
-        // A newer observation (a poll or a create that finished while the list ran) wins.
-        if ((writtenAt.get(uid) ?? 0) > startedAt) continue
-        const changed = prints.get(uid) !== fingerprint(g)
-        yield* observe(uid, g)
-        heat(g, changed, at)
-      }
       // A group created (or learned of) after the list began may be missing from its pages.
       for (const uid of [...byPod.keys()]) {
-        if (!seen.has(uid) && (writtenAt.get(uid) ?? 0) < startedAt) yield* observe(uid, undefined)
+        if (!listed.has(uid) && (writtenAt.get(uid) ?? 0) < startedAt) yield* observe(uid, undefined)
       }
       fullListAt = at
+      forgetOldWrites()
       yield* Metric.update(groupsTracked, byPod.size)
     })
 
@@ -182,11 +201,13 @@ export const makeGroupCache = (options: GroupCacheOptions) =>
       const startedAt = yield* Clock.currentTimeMillis
       const due = [...hot.entries()].filter(([, e]) => e.next <= startedAt).map(([id]) => id)
       if (due.length === 0) return
+      pollStartedAt = startedAt
       const groups = yield* describeGroupsByIds(due)
       const at = yield* Clock.currentTimeMillis
       const found = new Set<string>()
-      for (const g of groups) {
-        const uid = options.podUidOf(g)
+      for (const full of groups) {
+        const uid = options.podUidOf(full)
+        const g = slimGroup(full)
         if (g.ContainerGroupId !== undefined) found.add(g.ContainerGroupId)
         if (uid === undefined) continue
         if ((writtenAt.get(uid) ?? 0) > startedAt) continue
@@ -209,7 +230,7 @@ export const makeGroupCache = (options: GroupCacheOptions) =>
           yield* observe(uid, undefined)
         }
       }
-    })
+    }).pipe(Effect.ensuring(Effect.sync(() => void (pollStartedAt = undefined))))
 
     const logged = <A, E, R>(name: string, eff: Effect.Effect<A, E, R>) =>
       eff.pipe(Effect.catch((e) => Effect.logWarning(`${name} failed; next attempt on schedule`, e)))
@@ -227,11 +248,13 @@ export const makeGroupCache = (options: GroupCacheOptions) =>
       lastFullList: () => fullListAt,
       watchClosely: (groupId) =>
         Clock.currentTimeMillis.pipe(Effect.map((at) => void hot.set(groupId, { next: at + hotMs, delay: hotMs }))),
-      put: (uid, group, putOptions) =>
-        observe(uid, group, putOptions?.quiet === true).pipe(
+      put: (uid, full, putOptions) => {
+        const group = slimGroup(full)
+        return observe(uid, group, putOptions?.quiet === true).pipe(
           Effect.andThen(Clock.currentTimeMillis),
           Effect.map((at) => heat(group, true, at))
-        ),
+        )
+      },
       remove: (uid) => {
         const g = byPod.get(uid)
         if (g?.ContainerGroupId !== undefined) {

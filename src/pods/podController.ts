@@ -6,6 +6,7 @@ import { listGroupsByTags, type ContainerGroup } from "../eci/queries.ts"
 import { randomUuid } from "../common/uuid.ts"
 import { Kube } from "../kube/Kube.ts"
 import { makeServiceCache } from "../kube/serviceCache.ts"
+import { forCache } from "../kube/watch.ts"
 import { done, handOver, makeWorkQueue, requeueAfter, type ReconcileOutcome, type WorkQueue } from "../queue/workQueue.ts"
 import { resolveImageCacheAnnotation, withImageCache } from "../imagecache/podAnnotation.ts"
 import { IDENTITY_TAGS } from "../translate/identity.ts"
@@ -106,7 +107,8 @@ export const runPodController = (options: PodControllerOptions) =>
     const now = Clock.currentTimeMillis.pipe(Effect.map((ms) => new Date(ms)))
     const keep = (updated: V1Pod) => {
       const uid = updated.metadata?.uid
-      if (uid !== undefined && pods.has(uid)) pods.set(uid, updated)
+      // As from the watch: without managedFields, strings shared (a patch's answer carries them all).
+      if (uid !== undefined && pods.has(uid)) pods.set(uid, forCache(updated))
     }
 
     const deleteGroup = (groupId: string) =>

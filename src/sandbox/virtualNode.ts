@@ -28,6 +28,11 @@ export interface VirtualNodeOptions {
   readonly logDir: string
   /** Added to the environment (the host's own product settings are removed first). */
   readonly env?: Readonly<Record<string, string>>
+  /**
+   * What Node runs, relative to the repository: `src/main.ts` (default, the TypeScript through type
+   * stripping) or a build of it, e.g. `dist/eci-virtual-node.mjs` (`npm run bundle`, what the image runs).
+   */
+  readonly entry?: string
   /** Seconds `start` waits for `/readyz`. Default 60. */
   readonly readyTimeoutSeconds?: number
   /** Seconds between SIGTERM and SIGKILL when stopping gracefully. Default 30. */
@@ -240,7 +245,7 @@ export const makeVirtualNode = (options: VirtualNodeOptions): Effect.Effect<Virt
       const component = yield* spawnComponent({
         name: options.id,
         command: nodeBinary(),
-        args: [repoPath("src", "main.ts"), "run", ...options.args],
+        args: [repoPath(options.entry ?? path.join("src", "main.ts")), "run", ...options.args],
         logPath,
         env,
         stopGraceSeconds: options.stopGraceSeconds ?? 30
