@@ -106,6 +106,9 @@ export const makeGroupCache = (options: GroupCacheOptions) =>
   Effect.gen(function*() {
     const resyncMs = Duration.toMillis(options.resyncInterval ?? "30 seconds")
     const hotMs = Duration.toMillis(options.hotInterval ?? "2 seconds")
+    /** How often the hot set is checked for due groups, and the first look at a new group. */
+    const pollTick = Math.max(100, Math.floor(hotMs / 8))
+    const firstPollMs = Math.max(pollTick, Math.floor(hotMs / 4))
     const byPod = new Map<string, CachedGroup>()
     /** group id → pod UID of the groups in `byPod`, so a vanished id is found without a scan. */
     const podByGroupId = new Map<string, string>()
@@ -238,7 +241,7 @@ export const makeGroupCache = (options: GroupCacheOptions) =>
     const run = Effect.all(
       [
         logged("full list of container groups", fullList).pipe(Effect.repeat(Schedule.spaced(resyncMs)), Effect.andThen(Effect.never)),
-        logged("poll of changing container groups", pollHot).pipe(Effect.repeat(Schedule.spaced(Math.max(200, Math.floor(hotMs / 4)))), Effect.andThen(Effect.never))
+        logged("poll of changing container groups", pollHot).pipe(Effect.repeat(Schedule.spaced(pollTick)), Effect.andThen(Effect.never))
       ],
       { concurrency: "unbounded", discard: true }
     ).pipe(Effect.andThen(Effect.never))
@@ -250,9 +253,16 @@ export const makeGroupCache = (options: GroupCacheOptions) =>
         Clock.currentTimeMillis.pipe(Effect.map((at) => void hot.set(groupId, { next: at + hotMs, delay: hotMs }))),
       put: (uid, full, putOptions) => {
         const group = slimGroup(full)
-        return observe(uid, group, putOptions?.quiet === true).pipe(
+        const quiet = putOptions?.quiet === true
+        return observe(uid, group, quiet).pipe(
           Effect.andThen(Clock.currentTimeMillis),
-          Effect.map((at) => heat(group, true, at))
+          Effect.map((at) => {
+            heat(group, true, at)
+            // A group just created is first looked at sooner: one from an image cache, or a
+            // small image, may already run; its pod shows it without waiting a whole interval.
+            const id = group.ContainerGroupId
+            if (quiet && id !== undefined) hot.set(id, { next: at + firstPollMs, delay: hotMs })
+          })
         )
       },
       remove: (uid) => {
