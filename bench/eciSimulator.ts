@@ -15,7 +15,7 @@
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Random } from "effect"
 import { adminHandler } from "../src/eci/simulator/adminApi.ts"
-import type { Timings } from "../src/eci/simulator/config.ts"
+import { instantLifecycle } from "../src/eci/simulator/config.ts"
 import { execUpgradeHandler } from "../src/eci/simulator/execWebSocket.ts"
 import { makeSimulator } from "../src/eci/simulator/simulator.ts"
 import { accessKeyPair, makeAccessKeyStore, startWireServer } from "../src/eci/simulator/wireServer.ts"
@@ -26,17 +26,6 @@ const POD_UID_TAG = "k8s.aliyun.com/pod-uid" // fallback; the real key is found 
 
 /** One API call: [ms since epoch, action, outcome ("ok" or the error code), pod uid (Create only)]. */
 export type CallRecord = readonly [number, string, string, string?]
-
-const zeroTimings: Partial<Timings> = {
-  schedulingMs: 0,
-  imagePullMs: 0,
-  imagePullCachedMs: 0,
-  containerStartMs: 0,
-  terminatingMs: 0,
-  restartingMs: 0,
-  updatingMs: 0,
-  jitter: 0
-}
 
 const arg = (name: string, fallback: string): string => {
   const i = process.argv.indexOf(`--${name}`)
@@ -64,7 +53,7 @@ const main = Effect.gen(function*() {
     Effect.gen(function*() {
       const sim = yield* makeSimulator({
         profile: "fast",
-        timings: zeroTimings,
+        timings: instantLifecycle,
         seed: "bench",
         regionId: region,
         execBaseUrl: `ws://${srv.endpoint}`,

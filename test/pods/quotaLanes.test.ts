@@ -4,6 +4,7 @@ import { Effect, Fiber, Layer, Logger } from "effect"
 import { TestClock } from "effect/testing"
 import { Eci } from "../../src/eci/Eci.ts"
 import { makePolicy } from "../../src/eci/policy.ts"
+import { instantLifecycle } from "../../src/eci/simulator/config.ts"
 import { EciSimulator, simulatorTransport } from "../../src/eci/simulator/simulator.ts"
 import { Kube } from "../../src/kube/Kube.ts"
 import { KubeInMemory, KubeInMemoryAdmin } from "../../src/kube/kubeInMemory.ts"
@@ -16,20 +17,9 @@ import { node } from "../sim/harness.ts"
  * for its turn must go at once: the workers waiting for Create tokens are not the ones that write
  * statuses or let pods go.
  */
-const zeroTimings = {
-  schedulingMs: 0,
-  imagePullMs: 0,
-  imagePullCachedMs: 0,
-  containerStartMs: 0,
-  terminatingMs: 0,
-  restartingMs: 0,
-  updatingMs: 0,
-  jitter: 0
-}
-
 const testLayer = Layer.mergeAll(
   KubeInMemory(),
-  EciSimulator.layer({ seed: 11, profile: "fast", timings: zeroTimings, regionId: node.regionId })
+  EciSimulator.layer({ seed: 11, profile: "fast", timings: instantLifecycle, regionId: node.regionId })
 )
 
 const settle = Effect.gen(function*() {

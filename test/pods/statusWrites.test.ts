@@ -4,6 +4,7 @@ import { Effect, Fiber, Layer, Logger } from "effect"
 import { TestClock } from "effect/testing"
 import { Eci } from "../../src/eci/Eci.ts"
 import { makePolicy } from "../../src/eci/policy.ts"
+import { instantLifecycle } from "../../src/eci/simulator/config.ts"
 import { EciSimulator, simulatorTransport } from "../../src/eci/simulator/simulator.ts"
 import { Kube } from "../../src/kube/Kube.ts"
 import { KubeInMemory, KubeInMemoryAdmin } from "../../src/kube/kubeInMemory.ts"
@@ -16,20 +17,9 @@ import { node } from "../sim/harness.ts"
  * not one per reconcile because the status the API server hands back (its JSON encoding, its merge)
  * never equals the one computed.
  */
-const zeroTimings = {
-  schedulingMs: 0,
-  imagePullMs: 0,
-  imagePullCachedMs: 0,
-  containerStartMs: 0,
-  terminatingMs: 0,
-  restartingMs: 0,
-  updatingMs: 0,
-  jitter: 0
-}
-
 const testLayer = Layer.mergeAll(
   KubeInMemory(),
-  EciSimulator.layer({ seed: 7, profile: "fast", timings: zeroTimings, regionId: node.regionId })
+  EciSimulator.layer({ seed: 7, profile: "fast", timings: instantLifecycle, regionId: node.regionId })
 )
 
 const settle = Effect.gen(function*() {

@@ -77,6 +77,21 @@ export const profiles: Record<Profile, Timings> = {
   }
 }
 
+/**
+ * Overrides that make an instance's lifecycle instant (scheduled, pulled, started, stopped at once; no
+ * jitter): the benchmark's zero-latency profile and tests that measure the controller, not ECI.
+ */
+export const instantLifecycle: Partial<Timings> = {
+  schedulingMs: 0,
+  imagePullMs: 0,
+  imagePullCachedMs: 0,
+  containerStartMs: 0,
+  terminatingMs: 0,
+  restartingMs: 0,
+  updatingMs: 0,
+  jitter: 0
+}
+
 /** A token bucket: `burst` tokens, refilled at `perMinute / 60` per second. */
 export interface QuotaSpec {
   readonly perMinute: number
