@@ -257,11 +257,11 @@ export const makeGroupCache = (options: GroupCacheOptions) =>
         return observe(uid, group, quiet).pipe(
           Effect.andThen(Clock.currentTimeMillis),
           Effect.map((at) => {
-            heat(group, true, at)
             // A group just created is first looked at sooner: one from an image cache, or a
             // small image, may already run; its pod shows it without waiting a whole interval.
             const id = group.ContainerGroupId
             if (quiet && id !== undefined) hot.set(id, { next: at + firstPollMs, delay: hotMs })
+            else heat(group, true, at)
           })
         )
       },

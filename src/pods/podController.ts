@@ -376,7 +376,8 @@ export const runPodController = (options: PodControllerOptions) =>
      * A lane decides again when a pod's turn comes (it may have changed while it waited) and gives
      * the pod back to the main queue; while a lane acts on a pod, the main queue leaves it alone.
      */
-    const laneOf = (step: Step): "create" | "delete" | undefined =>
+    type Lane = "create" | "delete"
+    const laneOf = (step: Step): Lane | undefined =>
       step._tag === "CreateGroup" ? "create" : step._tag === "DeleteGroup" ? "delete" : undefined
     const inLane = new Set<string>()
     /** Pods the main queue skipped while a lane held them: looked at again when the lane is done. */
@@ -399,7 +400,7 @@ export const runPodController = (options: PodControllerOptions) =>
 
     const queue = yield* makeWorkQueue({ name: "pods", workers: options.workers ?? 32, process: reconcile })
 
-    const reconcileInLane = (lane: "create" | "delete") => (uid: string) =>
+    const reconcileInLane = (lane: Lane) => (uid: string) =>
       Effect.gen(function*() {
         // The main queue is acting on this pod (it had not handed it over yet): after it.
         if (queue.isProcessing(uid)) return requeueAfter("100 millis")
@@ -418,7 +419,7 @@ export const runPodController = (options: PodControllerOptions) =>
         return done
       })
 
-    const lanes: { readonly [L in "create" | "delete"]: WorkQueue<string> } = {
+    const lanes: { readonly [L in Lane]: WorkQueue<string> } = {
       create: yield* makeWorkQueue({ name: "pod-creates", workers: options.workers ?? 32, process: reconcileInLane("create") }),
       delete: yield* makeWorkQueue({ name: "pod-deletes", workers: options.workers ?? 32, process: reconcileInLane("delete") })
     }

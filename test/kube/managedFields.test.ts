@@ -7,14 +7,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { V1Pod } from "@kubernetes/client-node"
 import { Effect, Exit, Layer, Stream } from "effect"
-import * as fs from "node:fs"
-import * as http from "node:http"
-import type { AddressInfo } from "node:net"
-import * as os from "node:os"
-import * as path from "node:path"
 import { fromWire, toWire } from "../../src/kube/codec.ts"
 import { Kube } from "../../src/kube/Kube.ts"
 import { KubeLive } from "../../src/kube/kubeLive.ts"
+import { fakeApiServer } from "./fakeApiServer.ts"
 import { listInPages, listWatch, withoutManagedFields } from "../../src/kube/watch.ts"
 
 const managedFields = [
@@ -118,7 +114,8 @@ describe("watched objects come without metadata.managedFields", () => {
 
   it.live("KubeLive.watchPods: neither the list nor the watch's events carry them", () =>
     Effect.gen(function*() {
-      const kubeconfigPath = yield* fakeApiServer((watch, res) => {
+      const { kubeconfigPath } = yield* fakeApiServer(({ query }, res) => {
+        const watch = query.get("watch") === "true"
         res.setHeader("content-type", "application/json")
         if (!watch) {
           res.end(JSON.stringify({ kind: "PodList", apiVersion: "v1", metadata: { resourceVersion: "10" }, items: [podJson("a", "5")] }))
@@ -143,34 +140,3 @@ describe("watched objects come without metadata.managedFields", () => {
       }
     }))
 })
-
-/** An HTTP server answering lists and watches with `handler`, and a kubeconfig for it; both gone with the scope. */
-const fakeApiServer = (handler: (watch: boolean, res: http.ServerResponse) => void) =>
-  Effect.acquireRelease(
-    Effect.callback<{ readonly server: http.Server; readonly dir: string; readonly kubeconfigPath: string }>((resume) => {
-      const server = http.createServer((req, res) => {
-        req.resume()
-        req.on("end", () => handler(new URL(req.url ?? "/", "http://localhost").searchParams.get("watch") === "true", res))
-      })
-      server.listen(0, "127.0.0.1", () => {
-        const { port } = server.address() as AddressInfo
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "managed-fields-test-"))
-        const kubeconfigPath = path.join(dir, "kubeconfig")
-        fs.writeFileSync(kubeconfigPath, JSON.stringify({
-          apiVersion: "v1",
-          kind: "Config",
-          clusters: [{ name: "fake", cluster: { server: `http://127.0.0.1:${port}`, "insecure-skip-tls-verify": true } }],
-          users: [{ name: "u", user: { token: "t" } }],
-          contexts: [{ name: "c", context: { cluster: "fake", user: "u" } }],
-          "current-context": "c"
-        }))
-        resume(Effect.succeed({ server, dir, kubeconfigPath }))
-      })
-    }),
-    ({ dir, server }) =>
-      Effect.callback<void>((resume) => {
-        fs.rmSync(dir, { recursive: true, force: true })
-        server.closeAllConnections()
-        server.close(() => resume(Effect.void))
-      })
-  ).pipe(Effect.map(({ kubeconfigPath }) => kubeconfigPath))

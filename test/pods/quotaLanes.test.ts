@@ -1,15 +1,14 @@
 import { assert, describe, it } from "@effect/vitest"
-import type { V1Pod } from "@kubernetes/client-node"
-import { Effect, Fiber, Layer, Logger } from "effect"
+import { Effect, Fiber, Logger } from "effect"
 import { TestClock } from "effect/testing"
 import { Eci } from "../../src/eci/Eci.ts"
 import { makePolicy } from "../../src/eci/policy.ts"
-import { instantLifecycle } from "../../src/eci/simulator/config.ts"
 import { EciSimulator, simulatorTransport } from "../../src/eci/simulator/simulator.ts"
 import { Kube } from "../../src/kube/Kube.ts"
-import { KubeInMemory, KubeInMemoryAdmin } from "../../src/kube/kubeInMemory.ts"
+import { KubeInMemoryAdmin } from "../../src/kube/kubeInMemory.ts"
 import { runPodController } from "../../src/pods/podController.ts"
 import { node } from "../sim/harness.ts"
+import { boundPod, instantWorld, settle } from "./support.ts"
 
 /**
  * A burst larger than ECI's create quota (1000/min after a burst of 100) takes minutes to create.
@@ -17,19 +16,8 @@ import { node } from "../sim/harness.ts"
  * for its turn must go at once: the workers waiting for Create tokens are not the ones that write
  * statuses or let pods go.
  */
-const testLayer = Layer.mergeAll(
-  KubeInMemory(),
-  EciSimulator.layer({ seed: 11, profile: "fast", timings: instantLifecycle, regionId: node.regionId })
-)
-
-const settle = Effect.gen(function*() {
-  for (let i = 0; i < 40; i++) yield* Effect.yieldNow
-})
-
-const pod = (name: string): V1Pod => ({
-  metadata: { namespace: "burst", name },
-  spec: { nodeName: node.nodeName, containers: [{ name: "web", image: "nginx:1.27", resources: { requests: { cpu: "100m", memory: "100Mi" } } }] }
-})
+const testLayer = instantWorld(11)
+const pod = (name: string) => boundPod("burst", name)
 
 describe("a burst beyond ECI's create quota", () => {
   it.effect("pods already created show Running while the rest wait for Create tokens; a waiting pod deleted goes at once", () =>

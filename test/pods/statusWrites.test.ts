@@ -1,15 +1,14 @@
 import { assert, describe, it } from "@effect/vitest"
-import type { V1Pod } from "@kubernetes/client-node"
-import { Effect, Fiber, Layer, Logger } from "effect"
+import { Effect, Fiber, Logger } from "effect"
 import { TestClock } from "effect/testing"
 import { Eci } from "../../src/eci/Eci.ts"
 import { makePolicy } from "../../src/eci/policy.ts"
-import { instantLifecycle } from "../../src/eci/simulator/config.ts"
 import { EciSimulator, simulatorTransport } from "../../src/eci/simulator/simulator.ts"
 import { Kube } from "../../src/kube/Kube.ts"
-import { KubeInMemory, KubeInMemoryAdmin } from "../../src/kube/kubeInMemory.ts"
+import { KubeInMemoryAdmin } from "../../src/kube/kubeInMemory.ts"
 import { runPodController } from "../../src/pods/podController.ts"
 import { node } from "../sim/harness.ts"
+import { boundPod, instantWorld, settle } from "./support.ts"
 
 /**
  * A kubelet writes a pod's status when it changes, and only then. A pod that is Running on a group
@@ -17,19 +16,8 @@ import { node } from "../sim/harness.ts"
  * not one per reconcile because the status the API server hands back (its JSON encoding, its merge)
  * never equals the one computed.
  */
-const testLayer = Layer.mergeAll(
-  KubeInMemory(),
-  EciSimulator.layer({ seed: 7, profile: "fast", timings: instantLifecycle, regionId: node.regionId })
-)
-
-const settle = Effect.gen(function*() {
-  for (let i = 0; i < 40; i++) yield* Effect.yieldNow
-})
-
-const pod = (name: string): V1Pod => ({
-  metadata: { namespace: "writes", name },
-  spec: { nodeName: node.nodeName, containers: [{ name: "web", image: "nginx:1.27", resources: { requests: { cpu: "100m", memory: "100Mi" } } }] }
-})
+const testLayer = instantWorld(7)
+const pod = (name: string) => boundPod("writes", name)
 
 describe("pods/status writes", () => {
   it.effect("a pod Running for an hour on an unchanged group is written once after it became Running", () =>
